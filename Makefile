@@ -1,0 +1,55 @@
+# 反诈助手: `make run` to talk to it, `make test` to prove it works.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+INSTALLED := $(VENV)/.installed
+MODEL := models/assistant.tar.gz
+# Training depends on what the model is made of; nothing else triggers a retrain.
+TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f) $(wildcard components/*.py)
+
+.PHONY: help install run train validate test lint shell bench-nlu clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: $(INSTALLED) ## create .venv (Python 3.10) with the pinned packages
+
+$(INSTALLED): requirements.txt requirements-dev.txt constraints.txt scripts/python310.sh
+	@python=$$(scripts/python310.sh) && \
+	  { [ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' || $$python -m venv --clear $(VENV); }
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip check
+	@touch $@
+
+train: $(MODEL) ## train the model if data, config or domain changed
+
+$(MODEL): $(INSTALLED) $(TRAIN_INPUTS)
+	$(RASA) train --fixed-model-name assistant --out models
+	@touch $@
+
+run: $(MODEL) ## start the action server (:5055) and the Rasa server (:5005)
+	scripts/run.sh
+
+shell: $(MODEL) ## talk to the bot in the terminal (starts the action server too)
+	$(RASA) run actions --actions actions --port 5055 & trap "kill $$!" EXIT; \
+	  $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+
+validate: $(INSTALLED) ## rasa data validate --fail-on-warnings
+	$(RASA) data validate --fail-on-warnings
+
+test: $(MODEL) ## the whole test suite (unit, data, conversation, end-to-end over HTTP)
+	$(PY) -m pytest
+
+lint: $(INSTALLED) ## ruff
+	$(VENV)/bin/ruff check actions components tests bench
+
+bench-nlu: $(MODEL) ## 5-fold cross-validation, hold-out accuracy, training time, server memory
+	$(PY) bench/nlu.py
+
+clean: ## remove the venv, models and results
+	rm -rf $(VENV) models results rasa.db

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Starts the action server and the Rasa server together; Ctrl-C (or either one dying)
+# stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export RASA_TELEMETRY_ENABLED=false
+RASA_PORT=${RASA_PORT:-5005}
+ACTION_PORT=${ACTION_PORT:-5055}
+MODEL=${MODEL:-models/assistant.tar.gz}
+
+.venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" &
+actions_pid=$!
+.venv/bin/rasa run --model "$MODEL" --port "$RASA_PORT" \
+  --endpoints endpoints.yml --credentials credentials.yml &
+rasa_pid=$!
+
+stop() {
+  trap - INT TERM EXIT
+  kill -TERM "$actions_pid" "$rasa_pid" 2>/dev/null || true
+  wait "$actions_pid" "$rasa_pid" 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+echo "反诈助手: REST http://localhost:$RASA_PORT/webhooks/rest/webhook, actions :$ACTION_PORT (Ctrl-C stops both)"
+wait -n "$actions_pid" "$rasa_pid"
