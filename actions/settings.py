@@ -15,9 +15,14 @@ class Bank:
 
 
 def bank_from_env() -> Bank:
-    """The bank that runs this assistant: BANK_NAME and BANK_HOTLINE, default ICBC."""
-    name = os.environ.get("BANK_NAME", "").strip() or DEFAULT_BANK_NAME
-    hotline = os.environ.get("BANK_HOTLINE", "").strip() or DEFAULT_BANK_HOTLINE
-    if not re.fullmatch(r"\d{3,12}", hotline):
-        raise ValueError(f"BANK_HOTLINE must be 3-12 digits, got {hotline!r}")
-    return Bank(name=name, hotline=hotline)
+    """The bank that runs this assistant: BANK_NAME and BANK_HOTLINE, default ICBC.
+
+    Both or neither: another bank's name with ICBC's hotline would send customers wrong.
+    """
+    name = os.environ.get("BANK_NAME", "").strip()
+    hotline = os.environ.get("BANK_HOTLINE", "").strip()
+    if bool(name) != bool(hotline):
+        raise ValueError("BANK_NAME and BANK_HOTLINE must be set together (or neither)")
+    if hotline and not re.fullmatch(r"[0-9]{3,12}", hotline):
+        raise ValueError(f"BANK_HOTLINE must be 3-12 ASCII digits, got {hotline!r}")
+    return Bank(name=name or DEFAULT_BANK_NAME, hotline=hotline or DEFAULT_BANK_HOTLINE)

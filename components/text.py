@@ -8,7 +8,9 @@ from functools import lru_cache
 # still answered, but only its head reaches the classifier (DIET's attention is quadratic).
 MAX_NLU_CHARS = 2000
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff\ufffd]")
+# Zero-width and direction marks split words invisibly (验\u200b证码): delete them.
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\ufffd]")
 _SPACES = re.compile(r"\s+")
 
 # OpenCC keeps the Traditional-era 帐 in 帐户/帐号; customers and our data write 账.
@@ -31,6 +33,6 @@ def normalise(text: str) -> str:
     if not text:
         return ""
     text = unicodedata.normalize("NFKC", text[: MAX_NLU_CHARS * 2])
-    text = _CONTROL.sub(" ", text)
+    text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
     text = _SPACES.sub(" ", text).strip()[:MAX_NLU_CHARS]
     return _to_simplified()(text).translate(_VARIANTS)

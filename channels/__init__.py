@@ -1,0 +1,1 @@
+"""Input channels, one file each (listed in credentials.yml)."""

@@ -1,0 +1,64 @@
+"""Shared fixtures for the action and component tests."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+UNIT_TEST_DIRS = (ROOT / "tests" / "actions", ROOT / "tests" / "components")
+
+
+@pytest.fixture(autouse=True)
+def default_bank_env(request, monkeypatch):
+    """Unit tests start with the default bank, whatever the shell exported.
+
+    Other test trees (e.g. end-to-end) keep the environment they were started with.
+    """
+    if any(Path(request.path).is_relative_to(d) for d in UNIT_TEST_DIRS):
+        monkeypatch.delenv("BANK_NAME", raising=False)
+        monkeypatch.delenv("BANK_HOTLINE", raising=False)
+
+
+@pytest.fixture
+def make_tracker():
+    """Factory for a rasa_sdk Tracker whose latest message is `text` classified as `intent`.
+
+    `entities` holds entity dicts or (entity, value) pairs.
+    """
+
+    def make(text, intent, entities=(), slots=None, sender="test-user"):
+        latest_message = {
+            "text": text,
+            "intent": {"name": intent, "confidence": 1.0},
+            "entities": [
+                e if isinstance(e, dict) else {"entity": e[0], "value": e[1]}
+                for e in entities
+            ],
+        }
+        return Tracker(
+            sender_id=sender,
+            slots=dict(slots or {}),
+            latest_message=latest_message,
+            events=[],
+            paused=False,
+            followup_action=None,
+            active_loop={},
+            latest_action_name="action_listen",
+        )
+
+    return make
+
+
+@pytest.fixture
+def dispatcher():
+    return CollectingDispatcher()
+
+
+@pytest.fixture(scope="session")
+def domain():
+    return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))

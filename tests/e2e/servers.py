@@ -1,0 +1,147 @@
+"""Starts the real action server and Rasa server on free loopback ports.
+
+Used by the end-to-end tests and by bench/nlu.py (server memory). Each run gets its own
+endpoints file and SQLite tracker store in a scratch directory.
+"""
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List, Tuple
+
+REPO = Path(__file__).resolve().parents[2]
+RASA = str(Path(sys.executable).with_name("rasa"))
+MODEL = REPO / "models" / "assistant.tar.gz"
+STARTUP_SECONDS = 180
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} not up after {STARTUP_SECONDS}s:\n{log.read_text()[-3000:]}")
+
+
+@dataclass
+class Assistant:
+    rasa_url: str
+    actions_url: str
+    rasa: subprocess.Popen
+    actions: subprocess.Popen
+    tracker_db: Path
+
+    def stored_events(self, sender: str) -> List[Dict]:
+        """The conversation as the SQLite tracker store holds it, oldest first."""
+        with sqlite3.connect(self.tracker_db) as db:
+            rows = db.execute(
+                "SELECT data FROM events WHERE sender_id = ? ORDER BY id", (sender,)
+            ).fetchall()
+        return [json.loads(data) for (data,) in rows]
+
+    @property
+    def webhook(self) -> str:
+        return f"{self.rasa_url}/webhooks/rest/webhook"
+
+    def post(self, body: bytes, content_type: str = "application/json") -> Tuple[int, object]:
+        """POST raw bytes to the REST channel; returns (status, decoded JSON or text)."""
+        request = urllib.request.Request(
+            self.webhook, data=body, headers={"Content-Type": content_type}, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as reply:
+                status, raw = reply.status, reply.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw.decode("utf-8", "replace")
+
+    def say(self, sender: str, message: str) -> List[Dict]:
+        """One customer turn; asserts HTTP 200 and returns the bot's messages."""
+        status, messages = self.post(
+            json.dumps({"sender": sender, "message": message}).encode("utf-8")
+        )
+        assert status == 200, (status, messages)
+        return messages
+
+
+def _spawn(args: List[str], log: Path, env: Dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        args,
+        cwd=REPO,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextmanager
+def running_assistant(workdir: Path, extra_env: Dict[str, str] = None) -> Iterator[Assistant]:
+    """Both servers up and answering; stopped on exit."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    rasa_port, actions_port = free_port(), free_port()
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "rasa.db"}"\n'
+    )
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", **(extra_env or {})}
+    actions = _spawn(
+        [RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+        workdir / "actions.log",
+        env,
+    )
+    rasa = _spawn(
+        [RASA, "run", "--model", str(MODEL), "--port", str(rasa_port),
+         "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
+        workdir / "rasa.log",
+        env,
+    )
+    assistant = Assistant(
+        rasa_url=f"http://127.0.0.1:{rasa_port}",
+        actions_url=f"http://127.0.0.1:{actions_port}",
+        rasa=rasa,
+        actions=actions,
+        tracker_db=workdir / "rasa.db",
+    )
+    try:
+        _wait_until_up(f"{assistant.actions_url}/health", actions, workdir / "actions.log")
+        _wait_until_up(f"{assistant.rasa_url}/webhooks/rest/", rasa, workdir / "rasa.log")
+        yield assistant
+    finally:
+        stop(rasa)
+        stop(actions)
