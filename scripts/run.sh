@@ -7,11 +7,17 @@ export RASA_TELEMETRY_ENABLED=false
 RASA_PORT=${RASA_PORT:-5005}
 ACTION_PORT=${ACTION_PORT:-5055}
 MODEL=${MODEL:-models/assistant.tar.gz}
+ENDPOINTS=endpoints.yml
+if [ "$ACTION_PORT" != 5055 ]; then
+  # endpoints.yml names :5055; point Rasa at the port asked for instead.
+  ENDPOINTS=$(mktemp --suffix=.yml)
+  sed "s#localhost:5055#localhost:$ACTION_PORT#" endpoints.yml > "$ENDPOINTS"
+fi
 
 .venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" &
 actions_pid=$!
 .venv/bin/rasa run --model "$MODEL" --port "$RASA_PORT" \
-  --endpoints endpoints.yml --credentials credentials.yml &
+  --endpoints "$ENDPOINTS" --credentials credentials.yml &
 rasa_pid=$!
 
 stop() {

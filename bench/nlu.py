@@ -1,0 +1,107 @@
+"""NLU benchmark: cross-validation, hold-out accuracy, training time, server memory.
+
+    make bench-nlu          (or: .venv/bin/python bench/nlu.py [--folds 5])
+
+Prints one table of figures measured in this run; writes the raw reports to bench/out/.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.e2e.servers import MODEL, RASA, running_assistant  # noqa: E402
+
+OUT = REPO / "bench" / "out"
+ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
+
+
+def rasa(*args: str) -> float:
+    """Runs a rasa command from the repo root; returns its wall time in seconds."""
+    started = time.perf_counter()
+    subprocess.run([RASA, *args], cwd=REPO, env=ENV, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def intent_report(directory: Path) -> dict:
+    return json.loads((directory / "intent_report.json").read_text())
+
+
+def training_seconds(scratch: Path) -> float:
+    """A full `rasa train` (NLU and dialogue) with Rasa's cache out of the way."""
+    return rasa("train", "--force", "--out", str(scratch / "model"), "--fixed-model-name", "bench")
+
+
+def cross_validation(folds: int) -> dict:
+    out = OUT / "cross_validation"
+    rasa("test", "nlu", "--nlu", "data/nlu", "--cross-validation", "--folds", str(folds),
+         "--out", str(out))
+    return intent_report(out)
+
+
+def hold_out() -> dict:
+    out = OUT / "hold_out"
+    rasa("test", "nlu", "--model", str(MODEL), "--nlu", "tests/nlu_holdout.yml", "--out", str(out))
+    return intent_report(out)
+
+
+def server_memory_mb(scratch: Path) -> dict:
+    """RSS of the Rasa server just after load, and after a burst of real turns."""
+    with running_assistant(scratch / "servers") as assistant:
+        rasa_rss = psutil.Process(assistant.rasa.pid).memory_info().rss
+        for i in range(50):
+            assistant.say(f"bench-{i % 5}", "公安说我涉嫌洗钱要转到安全账户")
+        after = psutil.Process(assistant.rasa.pid).memory_info().rss
+        actions = psutil.Process(assistant.actions.pid).memory_info().rss
+    return {"rasa_after_load": rasa_rss / 2**20, "rasa_after_50_turns": after / 2**20,
+            "action_server": actions / 2**20}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        scratch = Path(scratch_dir)
+        train = training_seconds(scratch)
+        held = hold_out()
+        memory = server_memory_mb(scratch)
+    cv = cross_validation(args.folds)
+
+    figures = {
+        f"{args.folds}-fold cross-validation intent macro-F1": (cv["macro avg"]["f1-score"], ">= 0.95"),
+        f"{args.folds}-fold cross-validation intent accuracy": (cv["accuracy"], ""),
+        "hold-out accuracy (tests/nlu_holdout.yml)": (held["accuracy"], ">= 0.93"),
+        "hold-out intent macro-F1": (held["macro avg"]["f1-score"], ""),
+        "training time, full rasa train (s)": (train, "<= 180"),
+        "Rasa server RSS after load (MB)": (memory["rasa_after_load"], "<= 1024"),
+        "Rasa server RSS after 50 turns (MB)": (memory["rasa_after_50_turns"], "<= 1024"),
+        "action server RSS (MB)": (memory["action_server"], ""),
+    }
+    width = max(len(name) for name in figures)
+    print(f"\n{'figure':<{width}}  {'measured':>9}  target")
+    for name, (value, target) in figures.items():
+        print(f"{name:<{width}}  {value:>9.3f}  {target}")
+    weakest = sorted(
+        ((name, r["f1-score"]) for name, r in cv.items() if isinstance(r, dict) and "f1-score" in r
+         and name not in ("macro avg", "weighted avg", "micro avg")),
+        key=lambda item: item[1],
+    )[:5]
+    print("weakest intents in cross-validation (F1):", ", ".join(f"{n} {f:.3f}" for n, f in weakest))
+    (OUT / "nlu_figures.json").write_text(json.dumps({k: v[0] for k, v in figures.items()}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
