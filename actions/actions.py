@@ -14,6 +14,8 @@ from actions.settings import bank_from_env
 from components.text import normalise
 
 SCAM_INTENT_PREFIX = "scam_"
+# Set afresh each session (configuration may have changed), or Rasa's own.
+NOT_CARRIED_OVER = ("bank_name", "bank_hotline", "session_started_metadata")
 DomainDict = Dict[Text, Any]
 
 
@@ -34,7 +36,7 @@ class ActionSessionStart(Action):
         carried = [
             SlotSet(key, value)
             for key, value in tracker.slots.items()
-            if value is not None and key not in ("bank_name", "bank_hotline", "session_started_metadata")
+            if value is not None and key not in NOT_CARRIED_OVER
         ]
         return [
             SessionStarted(),
@@ -56,7 +58,9 @@ class ActionAssessScam(Action):
     ) -> List[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         catalog = load_catalog()
-        scam = catalog.scam_types.get(intent[len(SCAM_INTENT_PREFIX):]) if intent.startswith(SCAM_INTENT_PREFIX) else None
+        scam = None
+        if intent.startswith(SCAM_INTENT_PREFIX):
+            scam = catalog.scam_types.get(intent[len(SCAM_INTENT_PREFIX):])
         if scam is None:
             dispatcher.utter_message(response="utter_default")
             return []
