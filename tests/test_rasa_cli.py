@@ -2,12 +2,9 @@
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-RASA = str(Path(sys.executable).with_name("rasa"))
-MODEL = REPO / "models" / "assistant.tar.gz"
+from tests.e2e.servers import MODEL, RASA, REPO
 
 
 def _rasa(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:

@@ -6,11 +6,7 @@ import signal
 import subprocess
 import time
 import urllib.request
-from pathlib import Path
-
-from tests.e2e.servers import MODEL, free_port
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.e2e.servers import MODEL, REPO, free_port
 
 
 def _answers(url: str) -> bool:
