@@ -4,12 +4,12 @@ POST /webhooks/rest/webhook {"sender": "<conversation id>", "message": "<text>"}
 Stock Rasa answers `[]` to a body without "message" and 500 to a JSON array.
 """
 
-import json
 from typing import Any, Awaitable, Callable, Optional
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
+from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 MAX_MESSAGE_CHARS = 20_000
@@ -51,8 +51,8 @@ class RestChannel(RestInput):
             if request.method != "POST":
                 return None
             try:
-                body = json.loads(request.body or b"")
-            except (ValueError, UnicodeDecodeError):
+                body = request.json  # parsed once; Rasa's handler reads the same cache
+            except InvalidUsage:
                 return response.json({"error": "请求体不是合法的JSON。" + USAGE}, status=400)
             problem = request_problem(body)
             if problem:

@@ -5,7 +5,7 @@ import unicodedata
 from functools import lru_cache
 
 # A pasted SMS or chat is classified on its first 2,000 characters; anything longer is
-# still answered, but only its head reaches the classifier (DIET's attention is quadratic).
+# still answered, but only its head reaches the classifier, so each turn's work is bounded.
 MAX_NLU_CHARS = 2000
 
 # Zero-width and direction marks split words invisibly (验\u200b证码): delete them.

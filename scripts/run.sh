@@ -24,6 +24,7 @@ stop() {
   trap - INT TERM EXIT
   kill -TERM "$actions_pid" "$rasa_pid" 2>/dev/null || true
   wait "$actions_pid" "$rasa_pid" 2>/dev/null || true
+  [ "$ENDPOINTS" = endpoints.yml ] || rm -f "$ENDPOINTS"
 }
 trap stop INT TERM EXIT
 echo "反诈助手: REST http://localhost:$RASA_PORT/webhooks/rest/webhook, actions :$ACTION_PORT (Ctrl-C stops both)"

@@ -1,5 +1,6 @@
 """The training data and the hold-out set: enough, varied, and kept apart."""
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -28,8 +29,6 @@ def _examples(*files: Path) -> list:
 
 
 def _strip_annotations(text: str) -> str:
-    import re
-
     return re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
 
 
