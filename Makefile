@@ -12,7 +12,7 @@ MODEL := models/assistant.tar.gz
 # Training depends on what the model is made of; nothing else triggers a retrain.
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f) $(wildcard components/*.py)
 
-.PHONY: help install run train validate test lint shell bench-nlu clean
+.PHONY: help install run train validate test lint shell bench-nlu qr clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,10 +46,13 @@ test: $(MODEL) ## the whole test suite (unit, data, conversation, end-to-end ove
 	$(PY) -m pytest
 
 lint: $(INSTALLED) ## ruff
-	$(VENV)/bin/ruff check actions components tests bench
+	$(VENV)/bin/ruff check actions channels components tests bench tools
 
 bench-nlu: $(MODEL) ## 5-fold cross-validation, hold-out accuracy, training time, server memory
 	$(PY) bench/nlu.py
 
+qr: $(INSTALLED) ## ATM QR codes and printable signs: make qr ATM=ATM-001 or CSV=atms.csv
+	$(PY) -m tools.atm_qr $(if $(ATM),--atm '$(ATM)') $(if $(CSV),--csv '$(CSV)') --sign
+
 clean: ## remove the venv, models and results
-	rm -rf $(VENV) models results rasa.db
+	rm -rf $(VENV) models results build rasa.db

@@ -1,0 +1,537 @@
+"""Printable QR codes for ATMs: a scan opens the chat widget in ATM mode.
+
+A customer being talked through an ATM "operation" on the phone scans the code beside the
+machine and reaches the assistant at `<public base URL>/chat?entry=atm&atm=<id>`.
+
+    python -m tools.atm_qr --atm ATM-001 --sign
+    python -m tools.atm_qr --csv atms.csv --base-url https://fanzha.example.com
+
+writes `<id>.png` and `<id>.svg` (and with --sign a one-page sign, `<id>-sign.svg` and
+`<id>-sign.html`) to build/qr. Everything is validated before anything is written; bad
+input exits with code 2 and a Chinese message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import io
+import os
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+from urllib.parse import quote, urlencode, urlsplit
+
+import segno
+
+from actions.settings import Bank, bank_from_env
+
+EXIT_INVALID_INPUT = 2  # same code argparse uses for bad arguments
+EXIT_WRITE_FAILED = 1
+
+DEFAULT_BASE_URL = "http://localhost:5005"
+DEFAULT_OUT_DIR = Path("build/qr")
+CHAT_PATH = "/chat"
+
+# ASCII only: the id becomes a file name and a query value, and staff type it from a label.
+ATM_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
+ATM_ID_RULE = "只能用英文字母、数字、“-”和“_”，1-32 个字符"
+LOCATION_MAX_CHARS = 60
+
+# Stickers beside ATMs get scratched and dirty: level H still reads with ~30% damaged.
+QR_ERROR_LEVEL = "h"
+QR_BORDER_MODULES = 4  # the quiet zone the QR standard asks for
+PNG_MODULE_PX = 10
+PNG_DPI = 300  # 10 px modules at 300 dpi print ~0.85 mm each, ~4 cm for a typical code
+
+CSV_ID_COLUMN = "atm_id"
+CSV_LOCATION_COLUMN = "location"
+MAX_ERRORS_SHOWN = 20
+
+
+class InputError(ValueError):
+    """Bad input from the person running the tool; the message is Chinese and says what to fix."""
+
+
+@dataclass(frozen=True)
+class Atm:
+    atm_id: str
+    location: str = ""
+
+
+# ---------------------------------------------------------------------------
+# Validation and the URL
+
+
+def validate_atm_id(raw: str) -> str:
+    """The id without surrounding blanks, or InputError saying what is allowed."""
+    atm_id = raw.strip()
+    if not atm_id:
+        raise InputError(f"ATM编号不能为空（{ATM_ID_RULE}）")
+    if not ATM_ID_PATTERN.fullmatch(atm_id):
+        raise InputError(f"ATM编号 {atm_id!r} 不合规：{ATM_ID_RULE}")
+    return atm_id
+
+
+def _has_control_characters(text: str) -> bool:
+    # Category C: control, format (e.g. bidi overrides that reorder printed text), surrogate,
+    # private use, unassigned. XML cannot hold most control characters even when escaped.
+    return any(unicodedata.category(ch).startswith("C") for ch in text)
+
+
+def validate_location(raw: str) -> str:
+    location = raw.strip()
+    if _has_control_characters(location):
+        raise InputError(f"位置 {location!r} 含有控制字符")
+    if len(location) > LOCATION_MAX_CHARS:
+        raise InputError(f"位置 {location!r} 太长：最多 {LOCATION_MAX_CHARS} 个字")
+    return location
+
+
+def normalize_base_url(raw: str) -> str:
+    """`scheme://host[:port][/path]` without a trailing slash, or InputError.
+
+    The widget reads its own query string, so a base URL with a query or fragment is
+    refused rather than guessed at; so are credentials, which would be printed on every sign.
+    """
+    text = raw.strip()
+    example = "例如 https://fanzha.example.com"
+    if not text:
+        raise InputError(f"公网地址（--base-url / PUBLIC_BASE_URL）不能为空，{example}")
+    if any(ch.isspace() for ch in text) or _has_control_characters(text):
+        raise InputError(f"公网地址 {text!r} 含有空格或控制字符")
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # raises ValueError for a port that is not 0-65535
+    except ValueError:
+        raise InputError(f"公网地址 {text!r} 不是有效的网址，{example}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InputError(f"公网地址 {text!r} 必须以 http:// 或 https:// 开头，{example}")
+    if not parts.hostname:
+        raise InputError(f"公网地址 {text!r} 缺少主机名，{example}")
+    if parts.username is not None or parts.password is not None:
+        raise InputError(f"公网地址 {text!r} 不能包含用户名或密码")
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise InputError(f"公网地址 {text!r} 不能带“?”或“#”后面的部分，只写到路径为止")
+    try:
+        # A Chinese domain name must be punycode in the QR: not every scanner converts it.
+        host = parts.hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InputError(f"公网地址 {text!r} 的主机名无效") from None
+    netloc = f"[{host}]" if ":" in host else host  # IPv6 literal
+    if port is not None:
+        netloc += f":{port}"
+    path = quote(parts.path, safe="/%:@!$&'()*+,;=-._~").rstrip("/")
+    return f"{parts.scheme.lower()}://{netloc}{path}"
+
+
+def build_chat_url(base_url: str, atm_id: str) -> str:
+    """The URL the ATM's QR code encodes: `<base>/chat?entry=atm&atm=<id>`."""
+    query = urlencode({"entry": "atm", "atm": validate_atm_id(atm_id)})
+    return f"{normalize_base_url(base_url)}{CHAT_PATH}?{query}"
+
+
+def readable_url(url: str) -> str:
+    """The URL as a person reads it: a punycode host shown in Chinese again."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        readable_host = host.encode("ascii").decode("idna")
+    except UnicodeError:
+        return url
+    return url.replace(host, readable_host, 1) if readable_host != host else url
+
+
+def is_local_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host == "localhost" or host.endswith(".localhost") or host.startswith("127.") or host == "::1"
+
+
+# ---------------------------------------------------------------------------
+# The ATM list
+
+
+def _join_errors(errors: Sequence[str]) -> str:
+    shown = list(errors[:MAX_ERRORS_SHOWN])
+    if len(errors) > MAX_ERRORS_SHOWN:
+        shown.append(f"……另有 {len(errors) - MAX_ERRORS_SHOWN} 处问题")
+    return "\n".join(shown)
+
+
+def parse_atm_csv(text: str, source: str = "CSV") -> List[Atm]:
+    """ATMs from CSV text with header `atm_id[,location]`; other columns are ignored.
+
+    Every row is checked before anything is returned, and all problems are reported at
+    once with line numbers, so a list with one typo writes nothing.
+    """
+    text = text.removeprefix("\ufeff")  # BOM left by Excel's "CSV UTF-8"
+    # strict: an unclosed quote is a mistake to report, not a location that swallows the rest.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None or not any(cell.strip() for cell in header):
+            raise InputError(f"{source} 是空的：第一行必须是表头 atm_id,location")
+        columns = [cell.strip().lower() for cell in header]
+        if CSV_ID_COLUMN not in columns:
+            raise InputError(
+                f"{source} 第 1 行必须是表头，且包含 atm_id 列（可选 location 列），"
+                f"实际是：{','.join(header)!r}"
+            )
+        for name in (CSV_ID_COLUMN, CSV_LOCATION_COLUMN):
+            if columns.count(name) > 1:
+                raise InputError(f"{source} 表头里 {name} 列出现了不止一次")
+        id_index = columns.index(CSV_ID_COLUMN)
+        location_index = columns.index(CSV_LOCATION_COLUMN) if CSV_LOCATION_COLUMN in columns else None
+
+        atms: List[Atm] = []
+        errors: List[str] = []
+        first_line_of: Dict[str, int] = {}
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue  # blank lines are common at the end of exported files
+            if any(cell.strip() for cell in row[len(columns):]):
+                errors.append(f"第 {line} 行：列数比表头多（位置里有逗号时请用英文双引号括起来）")
+                continue
+            try:
+                atm_id = validate_atm_id(row[id_index] if id_index < len(row) else "")
+                location = ""
+                if location_index is not None and location_index < len(row):
+                    location = validate_location(row[location_index])
+            except InputError as error:
+                errors.append(f"第 {line} 行：{error}")
+                continue
+            # Case-insensitive: ATM-1 and atm-1 would overwrite each other's files on
+            # Windows and macOS, and are most likely one machine typed twice.
+            key = atm_id.lower()
+            if key in first_line_of:
+                errors.append(f"第 {line} 行：ATM编号 {atm_id} 与第 {first_line_of[key]} 行重复")
+                continue
+            first_line_of[key] = line
+            atms.append(Atm(atm_id, location))
+    except csv.Error as error:
+        raise InputError(f"{source} 格式有误（第 {reader.line_num} 行）：{error}") from None
+    if errors:
+        raise InputError(f"{source} 有 {len(errors)} 处问题，没有生成任何文件：\n{_join_errors(errors)}")
+    if not atms:
+        raise InputError(f"{source} 只有表头，没有任何 ATM")
+    return atms
+
+
+def read_atm_csv(path: Path) -> List[Atm]:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"无法读取 CSV 文件 {str(path)!r}：{error.strerror or error}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(
+            f"CSV 文件 {str(path)!r} 不是 UTF-8 编码（Excel 请“另存为 → CSV UTF-8”）"
+        ) from None
+    return parse_atm_csv(text, source=f"CSV 文件 {str(path)!r}")
+
+
+def output_names(atm: Atm, with_sign: bool) -> List[str]:
+    names = [f"{atm.atm_id}.png", f"{atm.atm_id}.svg"]
+    if with_sign:
+        names += [f"{atm.atm_id}-sign.svg", f"{atm.atm_id}-sign.html"]
+    return names
+
+
+def check_output_names_unique(atms: Sequence[Atm], with_sign: bool) -> None:
+    """InputError if two ATMs would write the same file (e.g. `A` and `A-sign` with --sign)."""
+    owner: Dict[str, str] = {}
+    for atm in atms:
+        for name in output_names(atm, with_sign):
+            key = name.lower()
+            if key in owner and owner[key] != atm.atm_id:
+                raise InputError(f"ATM {owner[key]} 和 {atm.atm_id} 会写同一个文件 {name}，请改其中一个编号")
+            owner[key] = atm.atm_id
+
+
+# ---------------------------------------------------------------------------
+# QR code
+
+
+def make_qr(url: str) -> segno.QRCode:
+    # make_qr, not make: a Micro QR code would not open in phone camera apps.
+    return segno.make_qr(url, error=QR_ERROR_LEVEL)
+
+
+def qr_png_bytes(qr: segno.QRCode) -> bytes:
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="png", scale=PNG_MODULE_PX, border=QR_BORDER_MODULES, dpi=PNG_DPI)
+    return buffer.getvalue()
+
+
+def qr_svg_text(qr: segno.QRCode, title: str = "") -> str:
+    """A standalone SVG of the code: 1 mm per module at 100 %, scalable to any print size."""
+    buffer = io.BytesIO()
+    # A white background so the code also reads when the sticker is printed on coloured stock.
+    qr.save(
+        buffer, kind="svg", border=QR_BORDER_MODULES, unit="mm", scale=1, light="#fff",
+        title=title or None, svgclass=None, lineclass=None,
+    )
+    return buffer.getvalue().decode("utf-8")
+
+
+def qr_svg_element(qr: segno.QRCode, x: float, y: float, size: float) -> str:
+    """The code as a nested <svg> placed at (x, y) with the given size, for the sign."""
+    inline = qr.svg_inline(
+        border=QR_BORDER_MODULES, omitsize=True, svgclass=None, lineclass=None,
+        dark="#000", light="#fff",
+    )
+    if not inline.startswith("<svg "):  # segno's output is the only input here
+        raise RuntimeError(f"unexpected SVG from segno: {inline[:40]!r}")
+    placement = f'id="qr" x="{_num(x)}" y="{_num(y)}" width="{_num(size)}" height="{_num(size)}" '
+    return "<svg " + placement + inline[len("<svg "):]
+
+
+# ---------------------------------------------------------------------------
+# The printable sign
+
+SIGN_HEADING_LINES = ("接到可疑电话？", "扫码问反诈助手")
+SIGN_WARNING_LINES = ("正在按电话里的指示操作ATM？", "请立即停止，取卡，挂断电话。")
+SIGN_SCAN_HINT = "用手机扫一扫，直接打字说出对方让您做什么"
+SIGN_NUMBERS_TITLE = "请您自己拨打官方电话："
+POLICE = ("110", "报警电话")
+ANTI_FRAUD = ("96110", "全国反诈专线")
+
+# A5 in millimetres. A4 has the same aspect ratio, so the HTML scales it to fill either.
+SIGN_WIDTH_MM = 148
+SIGN_HEIGHT_MM = 210
+SIGN_MARGIN_MM = 10
+SIGN_RED = "#c8102e"
+SIGN_DARK_RED = "#8b0000"
+SIGN_GREY = "#555"
+# Fonts found on Windows, macOS and Linux print PCs; without a CJK font the text would be boxes.
+SIGN_FONTS = (
+    "'Microsoft YaHei', 'PingFang SC', 'Hiragino Sans GB', 'Noto Sans CJK SC', "
+    "'Source Han Sans SC', 'WenQuanYi Micro Hei', sans-serif"
+)
+
+
+def _num(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _text_width_em(text: str) -> float:
+    # Rough advance widths: CJK glyphs are 1 em, Latin letters and digits at most ~0.6 em.
+    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.6 for ch in text)
+
+
+def fit_font_size(text: str, preferred: float, max_width: float) -> float:
+    """`preferred`, or smaller so that `text` fits `max_width` (SVG text does not wrap)."""
+    width_em = _text_width_em(text)
+    return preferred if width_em == 0 else min(preferred, max_width / width_em)
+
+
+def _svg_text(
+    content: str, x: float, y: float, size: float, *, max_width: Optional[float] = None,
+    bold: bool = False, fill: str = "#000", family: Optional[str] = None,
+) -> str:
+    if max_width is not None:
+        size = fit_font_size(content, size, max_width)
+    attributes = f'x="{_num(x)}" y="{_num(y)}" font-size="{_num(size)}" fill="{fill}"'
+    if bold:
+        attributes += ' font-weight="700"'
+    if family:
+        attributes += f' font-family="{family}"'
+    return f"<text {attributes}>{html.escape(content)}</text>"
+
+
+def sign_title(atm: Atm) -> str:
+    return f"{''.join(SIGN_HEADING_LINES)}（ATM {atm.atm_id}）"
+
+
+def build_sign_svg(atm: Atm, url: str, bank: Bank) -> str:
+    """The one-page A5 sign as SVG text: heading, QR code, what to do now, numbers, ATM id.
+
+    Every inserted value (ATM id, location, bank name, URL) is XML-escaped.
+    """
+    if _has_control_characters(bank.name):
+        raise InputError(f"BANK_NAME {bank.name!r} 含有控制字符")
+    width, height, margin = SIGN_WIDTH_MM, SIGN_HEIGHT_MM, SIGN_MARGIN_MM
+    center = width / 2
+    text_width = width - 2 * margin
+    numbers = (POLICE, ANTI_FRAUD, (bank.hotline, f"{bank.name}客服"))
+    footer = f"ATM编号：{atm.atm_id}" + (f"　　位置：{atm.location}" if atm.location else "")
+    description = "".join(SIGN_HEADING_LINES) + " " + "".join(SIGN_WARNING_LINES) + " " + "，".join(
+        f"{label} {number}" for number, label in numbers
+    )
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}mm" height="{height}mm" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="sign-title sign-desc">',
+        f'<title id="sign-title">{html.escape(sign_title(atm))}</title>',
+        f'<desc id="sign-desc">{html.escape(description)}</desc>',
+        f'<rect width="{width}" height="{height}" fill="#fff"/>',
+        f'<g font-family="{SIGN_FONTS}" text-anchor="middle">',
+        # Heading on a red band: the first thing seen from across the ATM lobby.
+        f'<rect width="{width}" height="46" fill="{SIGN_RED}"/>',
+        _svg_text(SIGN_HEADING_LINES[0], center, 20, 14, max_width=text_width, bold=True, fill="#fff"),
+        _svg_text(SIGN_HEADING_LINES[1], center, 38, 14, max_width=text_width, bold=True, fill="#fff"),
+        _svg_text(SIGN_WARNING_LINES[0], center, 57, 6.5, max_width=text_width, bold=True),
+        _svg_text(SIGN_WARNING_LINES[1], center, 66, 6.5, max_width=text_width, bold=True, fill=SIGN_DARK_RED),
+        qr_svg_element(make_qr(url), x=center - 35, y=70, size=70),
+        _svg_text(SIGN_SCAN_HINT, center, 145, 4, max_width=text_width),
+        # The address in words, so a customer can tell a scammer's sticker pasted over ours.
+        _svg_text(readable_url(url), center, 150.5, 2.6, max_width=text_width, fill=SIGN_GREY, family="monospace"),
+        _svg_text(SIGN_NUMBERS_TITLE, center, 160, 4.2, max_width=text_width, bold=True),
+        f'<rect x="{margin}" y="163" width="{text_width}" height="26" rx="2" fill="none" '
+        f'stroke="{SIGN_RED}" stroke-width="0.6"/>',
+    ]
+    column_width = text_width / len(numbers)
+    for index, (number, label) in enumerate(numbers):
+        column_center = margin + column_width * (index + 0.5)
+        parts.append(_svg_text(number, column_center, 177, 10, max_width=column_width - 4, bold=True, fill=SIGN_RED))
+        parts.append(_svg_text(label, column_center, 184.5, 3.6, max_width=column_width - 4))
+    parts += [
+        f'<line x1="{margin}" y1="195" x2="{width - margin}" y2="195" stroke="#ccc" stroke-width="0.3"/>',
+        _svg_text(footer, center, 201.5, 3.2, max_width=text_width, fill=SIGN_GREY),
+        "</g>",
+        "</svg>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def build_sign_html(atm: Atm, url: str, bank: Bank) -> str:
+    """The sign as a web page to print: the same SVG inline, one page on A5 or A4."""
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<title>{html.escape(sign_title(atm))}</title>
+<style>
+  /* No fixed paper size: A5 and A4 share the 1:√2 ratio, so the sign fills either. */
+  @page {{ margin: 6mm; }}
+  html, body {{ margin: 0; padding: 0; background: #fff; }}
+  svg.sign {{ display: block; margin: 0 auto; width: auto; height: 100vh; max-width: 100%; }}
+  @media screen {{ body {{ background: #eee; }} svg.sign {{ height: 96vh; margin-top: 2vh; background: #fff; }} }}
+  @media print {{ html, body {{ height: 100%; overflow: hidden; }} svg.sign {{ break-inside: avoid; }} }}
+</style>
+</head>
+<body>
+{build_sign_svg(atm, url, bank).replace("<svg ", '<svg class="sign" ', 1)}</body>
+</html>
+"""
+
+
+# ---------------------------------------------------------------------------
+# Command line
+
+
+def render_files(atm: Atm, url: str, bank: Optional[Bank]) -> Dict[str, bytes]:
+    """File name -> content for one ATM; signs only when `bank` is given."""
+    qr = make_qr(url)
+    files = {
+        f"{atm.atm_id}.png": qr_png_bytes(qr),
+        f"{atm.atm_id}.svg": qr_svg_text(qr, title=f"反诈助手 ATM {atm.atm_id}").encode("utf-8"),
+    }
+    if bank is not None:
+        files[f"{atm.atm_id}-sign.svg"] = build_sign_svg(atm, url, bank).encode("utf-8")
+        files[f"{atm.atm_id}-sign.html"] = build_sign_html(atm, url, bank).encode("utf-8")
+    return files
+
+
+class _ChineseHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, prefix or "用法：")
+
+
+class _ChineseArgumentParser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INVALID_INPUT, f"参数错误：{message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ChineseArgumentParser(
+        prog="python -m tools.atm_qr",
+        description="为 ATM 生成可打印的二维码（PNG 和 SVG）。客户扫码后打开 ATM 模式的反诈助手："
+        "<公网地址>/chat?entry=atm&atm=<ATM编号>",
+        epilog="示例：\n"
+        "  python -m tools.atm_qr --atm ATM-001 --sign\n"
+        "  python -m tools.atm_qr --csv atms.csv --base-url https://fanzha.example.com\n\n"
+        "CSV 第一行必须是表头 atm_id,location（location 可省略），UTF-8 编码，带不带 BOM 都可以。\n"
+        f"ATM编号{ATM_ID_RULE}。先检查全部输入，有问题时不写任何文件，退出码为 2。",
+        formatter_class=_ChineseHelpFormatter,
+        add_help=False,
+    )
+    options = parser.add_argument_group("选项")
+    options.add_argument("--atm", metavar="ID", help="为一台 ATM 生成，例如 ATM-001")
+    options.add_argument("--csv", metavar="FILE", type=Path, help="为 CSV 清单里的每台 ATM 生成（列：atm_id,location）")
+    options.add_argument(
+        "--base-url", metavar="URL",
+        help=f"助手对外的公网地址；默认取环境变量 PUBLIC_BASE_URL，没有则为 {DEFAULT_BASE_URL}（只能本机测试）",
+    )
+    options.add_argument("--out", metavar="DIR", type=Path, default=DEFAULT_OUT_DIR, help=f"输出目录（默认 {DEFAULT_OUT_DIR}）")
+    options.add_argument(
+        "--sign", action="store_true",
+        help="同时生成可打印的一页告示（<编号>-sign.svg 和 <编号>-sign.html，A5/A4）",
+    )
+    options.add_argument("-h", "--help", action="help", help="显示本帮助并退出")
+    return parser
+
+
+def _load_atms(args: argparse.Namespace, parser: argparse.ArgumentParser) -> List[Atm]:
+    if (args.atm is None) == (args.csv is None):
+        parser.error("请用 --atm 指定一台 ATM，或用 --csv 指定 ATM 清单（二选一）")
+    if args.atm is not None:
+        return [Atm(validate_atm_id(args.atm))]
+    return read_atm_csv(args.csv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        atms = _load_atms(args, parser)
+        base_url = normalize_base_url(
+            args.base_url if args.base_url is not None
+            else os.environ.get("PUBLIC_BASE_URL", "").strip() or DEFAULT_BASE_URL
+        )
+        check_output_names_unique(atms, with_sign=args.sign)
+        bank = None
+        if args.sign:
+            try:
+                bank = bank_from_env()
+            except ValueError as error:
+                raise InputError(f"银行配置（BANK_NAME / BANK_HOTLINE）有误：{error}") from None
+        # Build everything in memory first, so bad input never leaves half a batch on disk.
+        urls = [build_chat_url(base_url, atm.atm_id) for atm in atms]
+        rendered = [(atm, url, render_files(atm, url, bank)) for atm, url in zip(atms, urls)]
+    except InputError as error:
+        print(f"错误：{error}", file=sys.stderr)
+        return EXIT_INVALID_INPUT
+
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for atm, url, files in rendered:
+            for name, content in files.items():
+                (args.out / name).write_bytes(content)
+            print(f"{atm.atm_id}\t{url}")
+    except OSError as error:
+        print(f"错误：无法写入 {error.filename or args.out}：{error.strerror or error}", file=sys.stderr)
+        return EXIT_WRITE_FAILED
+
+    kinds = "PNG、SVG 和告示" if args.sign else "PNG 和 SVG"
+    print(f"已为 {len(rendered)} 台 ATM 生成二维码（{kinds}），保存在 {args.out}")
+    if is_local_url(base_url):
+        print(
+            f"注意：二维码指向 {base_url}，只有本机能打开。打印前请用 --base-url 或环境变量 "
+            "PUBLIC_BASE_URL 设置对外的 https 地址。",
+            file=sys.stderr,
+        )
+    elif not base_url.startswith("https://"):
+        print(f"注意：{base_url} 不是 https 地址，客户手机可能提示不安全。", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
