@@ -1,8 +1,8 @@
-"""Deployment settings: which bank runs the assistant."""
+"""Deployment settings: which bank runs the assistant, and its web domain."""
 
 import pytest
 
-from actions.settings import bank_from_env
+from actions.settings import bank_domain_from_env, bank_from_env
 
 
 def test_defaults_to_icbc():
@@ -46,3 +46,52 @@ def test_name_and_hotline_are_configured_together(monkeypatch, variable):
     monkeypatch.setenv(variable, "建设银行" if variable == "BANK_NAME" else "95533")
     with pytest.raises(ValueError, match="together"):
         bank_from_env()
+
+
+# --- BANK_DOMAIN ------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_bank_domain(monkeypatch):
+    monkeypatch.delenv("BANK_DOMAIN", raising=False)
+
+
+def test_bank_domain_defaults_to_icbc(no_bank_domain):
+    assert bank_domain_from_env() == "icbc.com.cn"
+
+
+def test_icbc_named_explicitly_keeps_the_default_domain(monkeypatch, no_bank_domain):
+    monkeypatch.setenv("BANK_NAME", "工商银行")
+    monkeypatch.setenv("BANK_HOTLINE", "95588")
+    assert bank_domain_from_env() == "icbc.com.cn"
+
+
+def test_another_bank_without_domain_vouches_for_no_site(monkeypatch, no_bank_domain):
+    monkeypatch.setenv("BANK_NAME", "建设银行")
+    monkeypatch.setenv("BANK_HOTLINE", "95533")
+    assert bank_domain_from_env() == ""
+
+
+def test_bank_domain_from_environment(monkeypatch):
+    monkeypatch.setenv("BANK_NAME", "建设银行")
+    monkeypatch.setenv("BANK_HOTLINE", "95533")
+    monkeypatch.setenv("BANK_DOMAIN", " CCB.com ")
+    assert bank_domain_from_env() == "ccb.com"
+
+
+def test_bank_domain_without_bank_name_is_refused(monkeypatch):
+    monkeypatch.setenv("BANK_DOMAIN", "ccb.com")
+    with pytest.raises(ValueError, match="BANK_NAME"):
+        bank_domain_from_env()
+
+
+@pytest.mark.parametrize(
+    "domain", ["https://ccb.com", "ccb.com/", "www.ccb.com:443", "ccb", "建设银行.com", "-ccb.com", "ccb..com"]
+)
+def test_invalid_bank_domain_raises_clear_error(monkeypatch, domain):
+    monkeypatch.setenv("BANK_NAME", "建设银行")
+    monkeypatch.setenv("BANK_HOTLINE", "95533")
+    monkeypatch.setenv("BANK_DOMAIN", domain)
+    with pytest.raises(ValueError, match="BANK_DOMAIN") as error:
+        bank_domain_from_env()
+    assert repr(domain.strip().lower()) in str(error.value)
