@@ -1,0 +1,196 @@
+"""Website chat widget: a demo page, the embeddable script and its CSS, and a webhook.
+
+GET  /chat             a page for trying the widget
+GET  /chat/widget.js   the script a website embeds with one <script src> tag; it adds its
+                       own CSS link and DOM. The bank's name, hotline and the official
+                       numbers are injected here, so the widget knows them offline.
+GET  /chat/widget.css
+POST /chat/webhook     the REST channel's contract and input checks
+OPTIONS /chat/webhook  CORS preflight
+
+Cross-origin use is limited to the configured origins (exact match): `allowed_origins`
+in this channel's credentials section, else CHAT_ALLOWED_ORIGINS (comma-separated).
+None by default, i.e. same-origin only.
+"""
+
+import json
+import logging
+import os
+import re
+from asyncio import CancelledError
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, Iterable, Optional, Text
+from urllib.parse import urlsplit
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.exceptions import InvalidUsage
+from sanic.request import Request
+
+from actions.catalog import official_directory
+from actions.settings import bank_from_env
+from channels.rest import MAX_MESSAGE_CHARS, USAGE, request_problem
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "widget_static"
+CONFIG_PLACEHOLDER = "__WIDGET_CONFIG__"
+ORIGINS_ENV = "CHAT_ALLOWED_ORIGINS"
+# scheme://host[:port], nothing after: a trailing slash or path would never match.
+_ORIGIN = re.compile(r"(?:https?://[^/\s]+|null)")
+
+JS = "text/javascript; charset=utf-8"
+CSS = "text/css; charset=utf-8"
+HTML = "text/html; charset=utf-8"
+# Served with the bank's configuration baked in: revalidate rather than keep a stale copy.
+NO_CACHE = {"Cache-Control": "no-cache"}
+PREFLIGHT = {
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "600",
+}
+
+
+def parse_origins(raw: Any) -> FrozenSet[str]:
+    """Allowed origins from a list or a comma-separated string; refuses malformed ones."""
+    items: Iterable[Any] = raw.split(",") if isinstance(raw, str) else (raw or ())
+    origins = frozenset(str(item).strip() for item in items if str(item).strip())
+    malformed = sorted(o for o in origins if not _ORIGIN.fullmatch(o))
+    if malformed:
+        raise ValueError(
+            f"allowed origins must look like https://host[:port] (no path): {malformed}"
+        )
+    return origins
+
+
+def widget_config() -> Dict[str, Any]:
+    """What the script needs before its first request: who runs it, numbers to link."""
+    bank = bank_from_env()
+    return {
+        "bankName": bank.name,
+        "bankHotline": bank.hotline,
+        "officialNumbers": {
+            number: entry.owner for number, entry in official_directory(bank).items()
+        },
+        "maxMessageChars": MAX_MESSAGE_CHARS,
+    }
+
+
+def widget_script() -> str:
+    template = (STATIC / "widget.js").read_text(encoding="utf-8")
+    if CONFIG_PLACEHOLDER not in template:
+        raise RuntimeError(f"widget.js lost its {CONFIG_PLACEHOLDER} placeholder")
+    config = json.dumps(widget_config(), ensure_ascii=False)
+    return template.replace(CONFIG_PLACEHOLDER, config, 1)
+
+
+def is_cross_origin(request: Request) -> bool:
+    """A browser request from a page on another host:port (no Origin: not a browser's CORS).
+
+    The scheme is not compared: behind a TLS-terminating proxy the page is https and the
+    request reaching us is http, yet it is the same site.
+    """
+    origin = request.headers.get("origin")
+    return origin is not None and urlsplit(origin).netloc != request.host
+
+
+class WidgetInput(InputChannel):
+    """The website widget, served by the Rasa server itself under /chat."""
+
+    def __init__(self, allowed_origins: FrozenSet[str] = frozenset()) -> None:
+        self.allowed_origins = allowed_origins
+
+    @classmethod
+    def name(cls) -> Text:
+        return "widget"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "InputChannel":
+        configured = (credentials or {}).get("allowed_origins")
+        if configured is None:
+            configured = os.environ.get(ORIGINS_ENV, "")
+        return cls(parse_origins(configured))
+
+    def url_prefix(self) -> Text:
+        # Rasa mounts blueprints at urljoin("/webhooks/", prefix): absolute means /chat.
+        return "/chat"
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        # Read at startup: a bad BANK_* setting stops the server instead of one page.
+        page = (STATIC / "index.html").read_text(encoding="utf-8")
+        script = widget_script()
+        stylesheet = (STATIC / "widget.css").read_text(encoding="utf-8")
+        widget = Blueprint("widget")
+
+        @widget.route("", methods=["GET"])
+        async def demo_page(request: Request) -> response.HTTPResponse:
+            return response.text(page, content_type=HTML)
+
+        @widget.route("/widget.js", methods=["GET"])
+        async def widget_js(request: Request) -> response.HTTPResponse:
+            return response.text(script, content_type=JS, headers=NO_CACHE)
+
+        @widget.route("/widget.css", methods=["GET"])
+        async def widget_css(request: Request) -> response.HTTPResponse:
+            return response.text(stylesheet, content_type=CSS, headers=NO_CACHE)
+
+        @widget.route("/webhook", methods=["OPTIONS"])
+        async def preflight(request: Request) -> response.HTTPResponse:
+            # Rasa's app-wide CORS handler usually answers OPTIONS first; the
+            # response middleware below sets the headers either way.
+            return response.empty()
+
+        @widget.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> response.HTTPResponse:
+            body = request.json
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        body["message"],
+                        collector,
+                        body["sender"],
+                        input_channel=self.name(),
+                        metadata=body.get("metadata"),
+                    )
+                )
+            except CancelledError:
+                logger.error("widget: handling a message timed out")
+            except Exception:
+                logger.exception("widget: handling a message failed")
+            return response.json(collector.messages)
+
+        @widget.middleware("request")
+        async def refuse_other_sites_and_bad_input(
+            request: Request,
+        ) -> Optional[response.HTTPResponse]:
+            if request.method != "POST":
+                return None
+            if is_cross_origin(request) and request.headers["origin"] not in self.allowed_origins:
+                return response.json({"error": "此网站未获准使用反诈助手。"}, status=403)
+            try:
+                body = request.json
+            except InvalidUsage:
+                return response.json({"error": "请求体不是合法的JSON。" + USAGE}, status=400)
+            problem = request_problem(body)
+            if problem:
+                return response.json({"error": problem}, status=400)
+            return None
+
+        @widget.middleware("response")
+        async def cors_for_allowed_origins(
+            request: Request, reply: response.HTTPResponse
+        ) -> None:
+            # This channel's list decides for its routes, whatever `rasa run --cors` says.
+            for header in {h for h in reply.headers if h.lower().startswith("access-control-")}:
+                reply.headers.popall(header, None)
+            reply.headers["Vary"] = "Origin"
+            origin = request.headers.get("origin")
+            if origin in self.allowed_origins:
+                reply.headers["Access-Control-Allow-Origin"] = origin
+                if request.method == "OPTIONS":
+                    reply.headers.update(PREFLIGHT)
+
+        return widget

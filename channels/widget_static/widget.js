@@ -1,0 +1,665 @@
+/* 反诈助手 website widget. Embed with one tag:
+ *   <script src="https://<assistant>/chat/widget.js"></script>
+ * It adds its CSS link and its DOM, and talks to <same place>/chat/webhook.
+ * The server replaces the placeholder on the last line with the bank's name, hotline and
+ * the official numbers, so the widget can show them even when the network is down.
+ * Plain ES2017, no dependencies. Bot text only ever goes in as text nodes.
+ */
+(function (config) {
+  "use strict";
+
+  if (window.__fanzhaWidget) return; // embedded twice: keep one
+  window.__fanzhaWidget = true;
+
+  const script =
+    document.currentScript || document.querySelector('script[src*="/chat/widget.js"]');
+  const WEBHOOK_URL = new URL("webhook", script.src).href;
+  const STYLESHEET_URL = new URL("widget.css", script.src).href;
+  const STORAGE_KEY = "fanzha-widget";
+  const REQUEST_TIMEOUT_MS = 15000;
+  // The stored transcript keeps the newest entries within both limits.
+  const MAX_STORED_ENTRIES = 80;
+  const MAX_STORED_CHARS = 200000;
+  const ATM_ID = /^[A-Za-z0-9_-]{1,32}$/;
+  const DIGITS = /^[0-9]{3,12}$/;
+  // Symbols that plain system fonts have (☎ ⚠ ✔ ✖), not emoji: office PCs lack those.
+  const RISK_LABELS = {
+    high: "⚠ 高风险：这是诈骗",
+    medium: "⚠ 中风险：很可能是诈骗",
+    low: "⚠ 低风险：有诈骗的可能",
+  };
+  const LINK_RISK_LABELS = {
+    high: "⚠ 高风险：不要点开这个链接",
+    medium: "⚠ 中风险：这个链接很可疑",
+    low: "⚠ 低风险：看不出是官方网站",
+  };
+  const ATM_ACTIONS = ["停止操作，按“取消”键取回银行卡", "挂断电话", "不要按电话里的人说的做"];
+  // What the handoff's reference may look like (FZ-KXQMTA); anything else is not shown.
+  const REFERENCE = /^[A-Z0-9-]{1,32}$/;
+  const bankName = config.bankName;
+  const bankHotline = config.bankHotline;
+  const directory = config.officialNumbers;
+
+  // ---- conversation state, kept in localStorage across reloads -------------------
+
+  function newConversationId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    // randomUUID needs a secure context; an intranet page on plain http has only this.
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function freshState() {
+    return { sender: newConversationId(), entries: [], atmStarted: [], open: null };
+  }
+
+  function loadState() {
+    try {
+      const saved = JSON.parse(localStorage.getItem(STORAGE_KEY));
+      if (saved && typeof saved.sender === "string" && Array.isArray(saved.entries)) {
+        const atmStarted = Array.isArray(saved.atmStarted) ? saved.atmStarted : [];
+        return Object.assign(freshState(), saved, { atmStarted });
+      }
+    } catch (error) {
+      // storage blocked or corrupt: start afresh
+    }
+    return freshState();
+  }
+
+  function saveState() {
+    while (state.entries.length > MAX_STORED_ENTRIES) state.entries.shift();
+    let serialized = JSON.stringify(state);
+    while (serialized.length > MAX_STORED_CHARS && state.entries.length > 1) {
+      state.entries.shift();
+      serialized = JSON.stringify(state);
+    }
+    try {
+      localStorage.setItem(STORAGE_KEY, serialized);
+    } catch (error) {
+      // private mode or full: the conversation still works, it just won't survive a reload
+    }
+  }
+
+  let state = loadState();
+
+  // ---- DOM helpers ----------------------------------------------------------------
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function telLink(number, className) {
+    const link = element("a", className, number);
+    link.href = "tel:" + number;
+    return link;
+  }
+
+  function isCallable(number, callable) {
+    return typeof number === "string" && DIGITS.test(number) && callable.has(number);
+  }
+
+  /** Appends `text` with the callable numbers in it as tel: links; other digits stay text. */
+  function appendLinkedText(parent, text, callable) {
+    const numbers = Array.from(callable).sort((a, b) => b.length - a.length);
+    if (!numbers.length) {
+      parent.append(text);
+      return;
+    }
+    // (^|\D) instead of a lookbehind: older Safari cannot parse lookbehinds.
+    const pattern = new RegExp("(^|\\D)(" + numbers.join("|") + ")(?!\\d)", "g");
+    let done = 0;
+    let match;
+    while ((match = pattern.exec(text)) !== null) {
+      const start = match.index + match[1].length;
+      parent.append(text.slice(done, start), telLink(match[2]));
+      done = start + match[2].length;
+    }
+    parent.append(text.slice(done));
+  }
+
+  // ---- the widget's DOM -----------------------------------------------------------
+
+  const root = element("div", "fzw-root");
+  root.lang = "zh-CN";
+  root.hidden = true; // until the stylesheet is in, so nothing flashes unstyled
+
+  const launcher = element("button", "fzw-launcher", "☎ 反诈助手");
+  launcher.type = "button";
+  launcher.setAttribute("aria-label", "打开" + bankName + "反诈助手");
+
+  const panel = element("section", "fzw-panel");
+  panel.setAttribute("aria-label", bankName + "反诈助手");
+
+  const header = element("header", "fzw-header");
+  const title = element("h2", "fzw-title", bankName + "反诈助手");
+  const closeButton = element("button", "fzw-header-button", "✖ 关闭");
+  closeButton.type = "button";
+  closeButton.setAttribute("aria-label", "关闭反诈助手");
+  const headerCall = element("a", "fzw-header-call", "人工客服 ☎ " + bankHotline);
+  headerCall.href = "tel:" + bankHotline;
+  const restartButton = element("button", "fzw-header-button", "重新开始");
+  restartButton.type = "button";
+  const titleRow = element("div", "fzw-header-row");
+  titleRow.append(title, closeButton);
+  const toolRow = element("div", "fzw-header-row");
+  toolRow.append(headerCall, restartButton);
+  header.append(titleRow, toolRow);
+
+  const log = element("div", "fzw-log");
+  log.setAttribute("role", "log");
+  log.setAttribute("aria-live", "polite");
+  log.setAttribute("aria-label", "对话内容");
+
+  const typing = element("div", "fzw-typing");
+  typing.setAttribute("role", "status");
+  typing.hidden = true;
+  typing.append(
+    element("span", "fzw-dot"),
+    element("span", "fzw-dot"),
+    element("span", "fzw-dot"),
+    element("span", "", "助手正在回复…")
+  );
+
+  const composer = element("form", "fzw-composer");
+  const inputLabel = element("label", "fzw-visually-hidden", "输入您遇到的情况");
+  inputLabel.htmlFor = "fzw-input";
+  const input = element("textarea", "fzw-input");
+  input.id = "fzw-input";
+  input.rows = 2;
+  input.maxLength = config.maxMessageChars;
+  input.placeholder = "例如：有人说是公安局的，让我转账";
+  input.setAttribute("enterkeyhint", "send");
+  const sendButton = element("button", "fzw-send", "发送");
+  sendButton.type = "submit";
+  composer.append(inputLabel, input, sendButton);
+
+  panel.append(header, log, typing, composer);
+  root.append(launcher, panel);
+
+  // ---- rendering ------------------------------------------------------------------
+
+  function welcome() {
+    const bubble = element("div", "fzw-msg fzw-msg-bot");
+    appendLinkedText(
+      bubble,
+      "您好，我是" + bankName + "反诈助手。接到可疑电话或短信？请直接告诉我：" +
+        "对方说自己是谁、让您做什么，我马上帮您判断。\n" +
+        "我不会向您要密码、验证码或卡号。着急的话请直接拨打" + bankName + "客服热线" +
+        bankHotline + "。",
+      new Set([bankHotline])
+    );
+    return bubble;
+  }
+
+  function userBubble(text) {
+    return element("div", "fzw-msg fzw-msg-user", text);
+  }
+
+  function stringList(value) {
+    return Array.isArray(value) ? value.filter((item) => typeof item === "string") : [];
+  }
+
+  function card(levelClass, band) {
+    const section = element("section", "fzw-card " + levelClass);
+    section.append(element("p", "fzw-card-band", band));
+    const body = element("div", "fzw-card-body");
+    section.append(body);
+    return { section, body };
+  }
+
+  function appendSteps(body, steps, callable) {
+    if (!steps.length) return;
+    body.append(element("p", "fzw-card-heading", "现在请这样做："));
+    const list = element("ol", "fzw-steps");
+    for (const step of steps) {
+      const item = element("li");
+      appendLinkedText(item, step, callable);
+      list.append(item);
+    }
+    body.append(list);
+  }
+
+  function callButton(number) {
+    const link = element("a", "fzw-call");
+    link.href = "tel:" + number;
+    link.append(element("span", "fzw-call-number", "☎ 拨打 " + number));
+    if (directory[number]) link.append(element("span", "fzw-call-owner", directory[number]));
+    return link;
+  }
+
+  function appendCalls(body, numbers, callable) {
+    const dialable = numbers.filter((number) => isCallable(number, callable));
+    if (!dialable.length) return;
+    body.append(element("p", "fzw-card-heading", "请您自己拨打官方电话："));
+    const calls = element("div", "fzw-calls");
+    for (const number of dialable) calls.append(callButton(number));
+    body.append(calls);
+  }
+
+  /** Copies `text`: the Clipboard API, else a selected textarea and execCommand("copy"). */
+  async function copyText(text) {
+    if (navigator.clipboard && navigator.clipboard.writeText && window.isSecureContext) {
+      try {
+        await navigator.clipboard.writeText(text);
+        return true;
+      } catch (error) {
+        // refused (permission, no focus): try the old way
+      }
+    }
+    const scratch = element("textarea", "fzw-copy-scratch");
+    scratch.value = text;
+    scratch.readOnly = true; // no keyboard popping up on phones
+    scratch.setAttribute("aria-hidden", "true");
+    scratch.tabIndex = -1;
+    root.append(scratch);
+    scratch.select();
+    scratch.setSelectionRange(0, text.length); // iOS selects nothing with select() alone
+    let copied = false;
+    try {
+      copied = document.execCommand("copy");
+    } catch (error) {
+      copied = false;
+    }
+    scratch.remove();
+    return copied;
+  }
+
+  function actionButton(label, className) {
+    const button = element("button", "fzw-action " + (className || ""), label);
+    button.type = "button";
+    return button;
+  }
+
+  const CARD_RENDERERS = {
+    scam_assessment(payload, callable) {
+      const level = RISK_LABELS[payload.risk] ? payload.risk : "high";
+      const { section, body } = card("fzw-level-" + level, RISK_LABELS[level]);
+      if (typeof payload.scam_name === "string") {
+        body.append(element("h3", "fzw-card-title", payload.scam_name));
+      }
+      appendSteps(body, stringList(payload.steps), callable);
+      appendCalls(body, stringList(payload.hotlines), callable);
+      return section;
+    },
+    emergency(payload, callable) {
+      const { section, body } = card("fzw-level-high", "⚠ 紧急：请马上按下面做");
+      appendSteps(body, stringList(payload.steps), callable);
+      appendCalls(body, stringList(payload.hotlines), callable);
+      return section;
+    },
+    number_check(payload, callable) {
+      if (payload.official !== true) {
+        // Never repeat an unofficial number: that would look like an endorsement.
+        const { section, body } = card("fzw-level-high", "✖ 不是官方号码");
+        body.append(element("p", "fzw-card-note", "不要回拨，也不要按对方说的做。"));
+        return section;
+      }
+      const { section, body } = card("fzw-level-safe", "✔ 是官方号码");
+      if (typeof payload.owner === "string") {
+        body.append(element("h3", "fzw-card-title", payload.owner));
+      }
+      body.append(
+        element("p", "fzw-card-note", "但来电显示可以伪造。请先挂断来电，再自己拨打核实。")
+      );
+      appendCalls(body, [payload.number], callable);
+      return section;
+    },
+    atm_alert(payload, callable) {
+      const { section, body } = card("fzw-level-high fzw-card-urgent", "⚠ 请立即停止操作");
+      const list = element("ol", "fzw-steps fzw-atm-actions");
+      for (const action of ATM_ACTIONS) list.append(element("li", "", action));
+      body.append(list);
+      appendCalls(body, stringList(payload.hotlines), callable);
+      if (typeof payload.atm_id === "string" && payload.atm_id) {
+        body.append(element("p", "fzw-card-small", "ATM编号：" + payload.atm_id));
+      }
+      return section;
+    },
+    link_check(payload) {
+      if (payload.official !== true) {
+        // Never repeat an unofficial link or its host: it would look like one to open.
+        const level = LINK_RISK_LABELS[payload.risk] ? payload.risk : "high";
+        const { section, body } = card("fzw-level-" + level, LINK_RISK_LABELS[level]);
+        body.append(element("h3", "fzw-card-title", "不是核实过的官方网站"));
+        body.append(
+          element("p", "fzw-card-note", "不要点开，不要在里面填卡号、密码、验证码。")
+        );
+        return section;
+      }
+      const { section, body } = card("fzw-level-safe", "✔ 是官方网站");
+      if (typeof payload.owner === "string" && payload.owner) {
+        body.append(element("h3", "fzw-card-title", payload.owner));
+      }
+      if (typeof payload.host === "string" && payload.host) {
+        // Plain text, not a link: the advice is to type the address yourself.
+        const host = element("p", "fzw-card-note", "网址：");
+        host.append(element("span", "fzw-host", payload.host));
+        body.append(host);
+      }
+      body.append(
+        element(
+          "p",
+          "fzw-card-note",
+          "但短信、电话里发来的链接也可能是仿冒的。最稳妥的是自己输入网址，或打开官方App。"
+        )
+      );
+      return section;
+    },
+    handoff(payload, callable) {
+      const { section, body } = card("fzw-level-info", "☎ 转人工服务");
+      const reference = payload.reference;
+      if (typeof reference === "string" && REFERENCE.test(reference)) {
+        body.append(element("p", "fzw-card-heading", "您的记录编号："));
+        body.append(element("p", "fzw-reference", reference));
+        body.append(
+          element("p", "fzw-card-note", "打电话或到网点时，把这个编号念给工作人员听。")
+        );
+      } else {
+        body.append(element("p", "fzw-card-note", "请拨打客服热线，按语音提示转人工。"));
+      }
+      appendCalls(body, stringList(payload.hotlines), callable);
+      return section;
+    },
+    share_text(payload) {
+      const text = typeof payload.text === "string" ? payload.text : "";
+      const { section, body } = card("fzw-level-info", "转发给家人提个醒");
+      body.append(element("p", "fzw-share-text", text));
+      const actions = element("div", "fzw-actions");
+      const copy = actionButton("复制这段话", "fzw-copy");
+      const status = element("p", "fzw-card-note fzw-copy-status");
+      status.setAttribute("role", "status");
+      copy.addEventListener("click", async () => {
+        status.textContent = "";
+        const copied = await copyText(text);
+        status.textContent = copied
+          ? "✔ 已复制。打开微信或短信，长按输入框选“粘贴”，发给家人。"
+          : "✖ 没能复制。请长按上面的文字，选“复制”。";
+        copy.focus();
+      });
+      actions.append(copy);
+      if (typeof navigator.share === "function") {
+        const share = actionButton("分享", "fzw-share");
+        share.addEventListener("click", () => {
+          navigator.share({ text }).catch(() => {
+            // cancelled, or nothing to share to: the copy button still works
+          });
+        });
+        actions.append(share);
+      }
+      body.append(actions, status);
+      return section;
+    },
+  };
+  // Shown above the reply's text: the first thing seen, at the top of the screen.
+  const CARDS_FIRST = new Set(["atm_alert"]);
+
+  function knownCard(message) {
+    const payload = message.custom;
+    return payload && typeof payload === "object" && CARD_RENDERERS[payload.type]
+      ? payload
+      : null;
+  }
+
+  function firstParagraph(text) {
+    return text.split("\n\n")[0];
+  }
+
+  /**
+   * The reply's texts, less what its cards already show. A card with steps or the text
+   * to forward keeps only the text's first paragraph (the verdict, the introduction);
+   * the ATM card replaces the first paragraph (stop, take the card, hang up).
+   */
+  function textsToShow(messages, cards) {
+    const texts = messages
+      .map((message) => message.text)
+      .filter((text) => typeof text === "string" && text.trim());
+    const types = new Set(cards.map((payload) => payload.type));
+    if (cards.some((payload) => stringList(payload.steps).length) || types.has("share_text")) {
+      return texts.map(firstParagraph);
+    }
+    if (types.has("atm_alert") && texts.length) {
+      const rest = texts[0].split("\n\n").slice(1).join("\n\n");
+      return rest.trim() ? [rest].concat(texts.slice(1)) : texts.slice(1);
+    }
+    return texts;
+  }
+
+  /** One reply: texts, then cards, then the reply's buttons last, where the eye ends. */
+  function renderReply(messages) {
+    const nodes = [];
+    const cards = messages.map(knownCard).filter(Boolean);
+    // Only the directory's numbers are ever dialable, whatever a payload lists.
+    const callable = new Set(Object.keys(directory));
+    const render = (payload) => CARD_RENDERERS[payload.type](payload, callable);
+    for (const payload of cards.filter((p) => CARDS_FIRST.has(p.type))) {
+      nodes.push(render(payload));
+    }
+    for (const text of textsToShow(messages, cards)) {
+      const bubble = element("div", "fzw-msg fzw-msg-bot");
+      appendLinkedText(bubble, text, callable);
+      nodes.push(bubble);
+    }
+    for (const payload of cards.filter((p) => !CARDS_FIRST.has(p.type))) {
+      nodes.push(render(payload));
+    }
+    const buttons = [];
+    for (const message of messages) {
+      if (Array.isArray(message.buttons)) buttons.push(...message.buttons);
+    }
+    const choices = element("div", "fzw-choices");
+    for (const button of buttons) {
+      if (!button || typeof button.title !== "string" || typeof button.payload !== "string") {
+        continue;
+      }
+      const choice = element("button", "fzw-choice", button.title);
+      choice.type = "button";
+      choice.addEventListener("click", () => send(button.payload, button.title));
+      choices.append(choice);
+    }
+    if (choices.childElementCount) nodes.push(choices);
+    return nodes;
+  }
+
+  function renderEntry(entry) {
+    if (entry.kind === "user") return [userBubble(entry.text)];
+    if (entry.kind === "bot" && Array.isArray(entry.messages)) {
+      return renderReply(entry.messages.filter((m) => m && typeof m === "object"));
+    }
+    return [];
+  }
+
+  function showNodes(nodes) {
+    log.append(...nodes);
+    return nodes[0];
+  }
+
+  /** Brings the start of a new reply to the top: long answers are read from the start. */
+  function scrollTo(node) {
+    if (node) log.scrollTop = Math.max(0, node.offsetTop - 8);
+  }
+
+  function addEntry(entry) {
+    state.entries.push(entry);
+    saveState();
+    const first = showNodes(renderEntry(entry));
+    scrollTo(entry.kind === "bot" ? first : log.lastElementChild);
+  }
+
+  function renderAll() {
+    log.textContent = "";
+    log.append(welcome());
+    for (const entry of state.entries) showNodes(renderEntry(entry));
+    scrollToEnd();
+  }
+
+  function scrollToEnd() {
+    log.scrollTop = log.scrollHeight;
+  }
+
+  // ---- talking to the assistant -----------------------------------------------------
+
+  async function postMessage(message) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    try {
+      const reply = await fetch(WEBHOOK_URL, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ sender: state.sender, message }),
+        credentials: "omit",
+        signal: controller.signal,
+      });
+      if (!reply.ok) throw new Error("HTTP " + reply.status);
+      const messages = await reply.json();
+      if (!Array.isArray(messages) || !messages.length) throw new Error("empty reply");
+      return messages;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function problemBubble(retry) {
+    const bubble = element("div", "fzw-msg fzw-msg-problem");
+    bubble.append(
+      "抱歉，网络或服务出了问题，刚才的消息没有得到回答。\n着急的话请直接拨打" + bankName +
+        "客服热线 ",
+      telLink(bankHotline),
+      "；钱已经转出去了，请马上拨打 ",
+      telLink("110"),
+      " 报警。"
+    );
+    const again = element("button", "fzw-choice", "再试一次");
+    again.type = "button";
+    again.addEventListener("click", () => {
+      bubble.remove();
+      retry();
+    });
+    const choices = element("div", "fzw-choices");
+    choices.append(again);
+    bubble.append(choices);
+    return bubble;
+  }
+
+  let busy = false;
+
+  function setBusy(waiting) {
+    busy = waiting;
+    typing.hidden = !waiting;
+    sendButton.disabled = waiting;
+    for (const choice of log.querySelectorAll(".fzw-choice")) choice.disabled = waiting;
+  }
+
+  /**
+   * Sends `message`; `shownAs` is the user's bubble, or null for a message not shown.
+   * `onAnswered` runs once the assistant has answered, after a retry too.
+   */
+  function send(message, shownAs, onAnswered) {
+    if (busy) return;
+    if (shownAs !== null) addEntry({ kind: "user", text: shownAs });
+    deliver(message, onAnswered || (() => {}));
+  }
+
+  async function deliver(message, onAnswered) {
+    setBusy(true);
+    try {
+      addEntry({ kind: "bot", messages: await postMessage(message) });
+      onAnswered();
+    } catch (error) {
+      scrollTo(showNodes([problemBubble(() => deliver(message, onAnswered))]));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  // ---- ATM mode: opened from the QR code on an ATM ----------------------------------
+
+  function atmIdFromPage() {
+    const params = new URLSearchParams(window.location.search);
+    const atmId = params.get("atm");
+    return params.get("entry") === "atm" && atmId && ATM_ID.test(atmId) ? atmId : null;
+  }
+
+  function startAtmConversation() {
+    const atmId = atmIdFromPage();
+    if (!atmId || state.atmStarted.includes(atmId)) return;
+    setOpen(true);
+    send("/atm_entry" + JSON.stringify({ atm_id: atmId }), null, () => {
+      state.atmStarted.push(atmId);
+      saveState();
+    });
+  }
+
+  // ---- controls -----------------------------------------------------------------------
+
+  function setOpen(open) {
+    state.open = open;
+    saveState();
+    panel.hidden = !open;
+    launcher.hidden = open;
+    if (open) scrollToEnd();
+  }
+
+  launcher.addEventListener("click", () => {
+    setOpen(true);
+    input.focus();
+  });
+
+  closeButton.addEventListener("click", () => {
+    setOpen(false);
+    launcher.focus();
+  });
+
+  restartButton.addEventListener("click", () => {
+    if (busy) return;
+    state = freshState();
+    setOpen(true);
+    renderAll();
+    input.value = "";
+    input.focus();
+    startAtmConversation();
+  });
+
+  function sendTyped() {
+    const text = input.value.trim();
+    if (!text || busy) return;
+    input.value = "";
+    send(text, text);
+  }
+
+  composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    sendTyped();
+  });
+
+  input.addEventListener("keydown", (event) => {
+    // Enter sends, Shift+Enter is a new line, and the Enter that picks characters in a
+    // Chinese input method is neither (Safari reports that one only as keyCode 229).
+    const composing = event.isComposing || event.keyCode === 229;
+    if (event.key === "Enter" && !event.shiftKey && !composing) {
+      event.preventDefault();
+      sendTyped();
+    }
+  });
+
+  function start() {
+    const stylesheet = document.createElement("link");
+    stylesheet.rel = "stylesheet";
+    stylesheet.href = STYLESHEET_URL;
+    stylesheet.onload = stylesheet.onerror = () => {
+      root.hidden = false;
+      scrollToEnd();
+    };
+    document.head.append(stylesheet);
+    // History goes in before the log is in the page, so screen readers don't re-read it.
+    renderAll();
+    setOpen(state.open === null ? script.hasAttribute("data-open") : state.open);
+    document.body.append(root);
+    startAtmConversation();
+  }
+
+  if (document.body) start();
+  else document.addEventListener("DOMContentLoaded", start);
+})(__WIDGET_CONFIG__);
