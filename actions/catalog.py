@@ -17,6 +17,8 @@ NUMBERS_FILE = HERE / "official_numbers.yml"
 # In a catalog `hotlines` list, this word stands for the configured bank's hotline.
 BANK_HOTLINE_REF = "bank"
 RISK_LEVELS = ("low", "medium", "high")
+# The payload's scam_type when the story shows warning signs but fits no catalog type.
+SUSPECTED_FRAUD = "suspected_fraud"
 
 # YAML's folded style joins lines with a space; Chinese text has none between sentences.
 _SPACE_BY_CHINESE = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])\s+|\s+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
@@ -49,6 +51,15 @@ class Guidance:
 
 
 @dataclass(frozen=True)
+class MoneyLostGuidance(Guidance):
+    """Money gone; when the customer's words show a code or password went too, the
+    code steps come first."""
+
+    code_given_words: Tuple[str, ...] = ()
+    code_given_steps: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class OfficialNumber:
     number: str
     owner: str
@@ -58,15 +69,33 @@ class OfficialNumber:
 @dataclass(frozen=True)
 class Catalog:
     scam_types: Dict[str, ScamType]
-    money_lost: Guidance
+    money_lost: MoneyLostGuidance
+    # A story with warning signs but no type to name; its id is SUSPECTED_FRAUD.
+    suspected_fraud: ScamType
     risk_signals: Tuple[str, ...]
 
 
-def _guidance(raw: dict) -> Guidance:
-    return Guidance(
+def _scam_type(scam_id: str, entry: dict) -> ScamType:
+    return ScamType(
+        id=scam_id,
+        name=entry["name"],
+        risk=entry["risk"],
+        verdict=_tidy(entry["verdict"]),
+        how_it_goes=_tidy(entry["how_it_goes"]),
+        red_flags=tuple(entry["red_flags"]),
+        steps=tuple(entry["steps"]),
+        hotlines=tuple(str(n) for n in entry["hotlines"]),
+        seed_case=_tidy(entry["seed_case"]) if entry.get("seed_case") else None,
+    )
+
+
+def _money_lost(raw: dict) -> MoneyLostGuidance:
+    return MoneyLostGuidance(
         verdict=_tidy(raw["verdict"]),
         steps=tuple(raw["steps"]),
         hotlines=tuple(str(n) for n in raw["hotlines"]),
+        code_given_words=tuple(raw["code_given_words"]),
+        code_given_steps=tuple(raw["code_given_steps"]),
     )
 
 
@@ -74,22 +103,12 @@ def _guidance(raw: dict) -> Guidance:
 def load_catalog() -> Catalog:
     raw = yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))
     scam_types = {
-        scam_id: ScamType(
-            id=scam_id,
-            name=entry["name"],
-            risk=entry["risk"],
-            verdict=_tidy(entry["verdict"]),
-            how_it_goes=_tidy(entry["how_it_goes"]),
-            red_flags=tuple(entry["red_flags"]),
-            steps=tuple(entry["steps"]),
-            hotlines=tuple(str(n) for n in entry["hotlines"]),
-            seed_case=_tidy(entry["seed_case"]) if entry.get("seed_case") else None,
-        )
-        for scam_id, entry in raw["scam_types"].items()
+        scam_id: _scam_type(scam_id, entry) for scam_id, entry in raw["scam_types"].items()
     }
     return Catalog(
         scam_types=scam_types,
-        money_lost=_guidance(raw["money_lost"]),
+        money_lost=_money_lost(raw["money_lost"]),
+        suspected_fraud=_scam_type(SUSPECTED_FRAUD, raw["suspected_fraud"]),
         risk_signals=tuple(raw["risk_signals"]),
     )
 

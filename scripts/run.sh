@@ -14,6 +14,8 @@ if [ "$ACTION_PORT" != 5055 ]; then
   sed "s#localhost:5055#localhost:$ACTION_PORT#" endpoints.yml > "$ENDPOINTS"
 fi
 
+# The action server writes handoff records to the same tracker store.
+export ENDPOINTS
 .venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" &
 actions_pid=$!
 .venv/bin/rasa run --model "$MODEL" --port "$RASA_PORT" \

@@ -22,16 +22,18 @@ def default_bank_env(request, monkeypatch):
     if any(Path(request.path).is_relative_to(d) for d in UNIT_TEST_DIRS):
         monkeypatch.delenv("BANK_NAME", raising=False)
         monkeypatch.delenv("BANK_HOTLINE", raising=False)
+        monkeypatch.delenv("BANK_DOMAIN", raising=False)
 
 
 @pytest.fixture
 def make_tracker():
     """Factory for a rasa_sdk Tracker whose latest message is `text` classified as `intent`.
 
-    `entities` holds entity dicts or (entity, value) pairs.
+    `entities` holds entity dicts or (entity, value) pairs; `events` the conversation
+    so far (see user_event).
     """
 
-    def make(text, intent, entities=(), slots=None, sender="test-user"):
+    def make(text, intent, entities=(), slots=None, sender="test-user", events=()):
         latest_message = {
             "text": text,
             "intent": {"name": intent, "confidence": 1.0},
@@ -44,7 +46,7 @@ def make_tracker():
             sender_id=sender,
             slots=dict(slots or {}),
             latest_message=latest_message,
-            events=[],
+            events=list(events),
             paused=False,
             followup_action=None,
             active_loop={},
@@ -52,6 +54,18 @@ def make_tracker():
         )
 
     return make
+
+
+def user_event(text, intent, confidence=1.0, entities=()):
+    """A customer message as the tracker's events hold it."""
+    return {
+        "event": "user",
+        "text": text,
+        "parse_data": {
+            "intent": {"name": intent, "confidence": confidence},
+            "entities": [{"entity": name} for name in entities],
+        },
+    }
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ def test_assess_scam_reply_for_every_type(scam_id, make_tracker, dispatcher, dom
     assert text.startswith("⚠️") or text.startswith("这有诈骗的可能")
     assert "1." in text
     assert all(f"📞 {number} " in text for number in expected_hotlines)
-    assert events == [SlotSet("scam_type", scam_id)]
+    assert events == [SlotSet("scam_type", scam_id), SlotSet("risk", payload["risk"])]
 
 
 def test_assess_scam_uses_configured_bank_hotline(monkeypatch, make_tracker, dispatcher, domain):
@@ -102,7 +102,21 @@ def test_money_lost_sends_emergency_with_police_and_bank(make_tracker, dispatche
     assert message["custom"]["type"] == "emergency"
     assert {"110", "95588"} <= set(message["custom"]["hotlines"])
     assert "📞 110 " in message["text"] and "📞 95588 " in message["text"]
-    assert events == []
+    assert events == [SlotSet("risk", "high")]
+
+
+def test_money_lost_code_given_says_change_password_first(make_tracker, dispatcher, domain):
+    run(ActionMoneyLost(), dispatcher, make_tracker("验证码已经告诉他了", "money_lost"), domain)
+
+    steps = only_message(dispatcher)["custom"]["steps"]
+    assert "修改" in steps[0] and "密码" in steps[0]
+    assert any("冻结" in step for step in steps)
+
+
+def test_money_lost_without_code_starts_with_police(make_tracker, dispatcher, domain):
+    run(ActionMoneyLost(), dispatcher, make_tracker("我已经转了五万", "money_lost"), domain)
+
+    assert "110" in only_message(dispatcher)["custom"]["steps"][0]
 
 
 def test_money_lost_uses_configured_bank(monkeypatch, make_tracker, dispatcher, domain):

@@ -5,11 +5,16 @@ from rasa.core.nlg.interpolator import interpolate_text
 
 from actions import replies
 from actions.catalog import RISK_LEVELS, load_catalog, official_directory
-from actions.numbers import check_number, unlisted_numbers
+from actions.links import check_link, official_domains
+from actions.numbers import assess_number, unlisted_numbers
+from actions.risk import load_risk_rules
 from actions.settings import Bank
 
 BANKS = [Bank("工商银行", "95588"), Bank("建设银行", "95533")]
-UNOFFICIAL = ["+0095588", "95588-123456", "00095588", "+86 955 88", "13800138000", "400-123-4567", "0731-12345678"]
+UNOFFICIAL = ["+0095588", "95588-123456", "00095588", "+86 955 88", "13800138000", "400-123-4567",
+              "0731-12345678", "17012345678", "+85212345678", "1236600"]
+LINKS = ["https://www.chinatax.gov.cn/", "http://chinatax-gov.cn.example.com/refund", "http://203.0.113.9/pay",
+         "https://t.cn/A6x8Kq", "www.icbc-com.cn.vip/login", "https://chinatax.gov.cn@evil.example.top/"]
 
 
 def every_reply(domain, bank):
@@ -25,12 +30,35 @@ def every_reply(domain, bank):
     for scam in catalog.scam_types.values():
         for risk in RISK_LEVELS:
             yield f"assessment {scam.id} {risk}", replies.assessment(scam, risk, bank, directory)["text"]
-    yield "money_lost", replies.money_lost(catalog.money_lost, bank, directory)["text"]
+    for code_given in (False, True):
+        yield "money_lost", replies.money_lost(catalog.money_lost, bank, directory, code_given)["text"]
     for number in [*directory, *UNOFFICIAL]:
-        yield f"number_check {number}", replies.number_check(check_number(number, directory), bank)["text"]
+        yield f"number_check {number}", replies.number_check(assess_number(number, directory), bank)["text"]
     yield "ask_for_number", replies.ask_for_number()["text"]
-    for button in (*replies.NEXT_STEP_BUTTONS, *replies.AFTER_LOSS_BUTTONS):
+    domains = official_domains(bank, "")
+    for link in LINKS:
+        yield f"link_check {link}", replies.link_check(check_link(link, domains), bank)["text"]
+    yield "ask_for_link", replies.ask_for_link()["text"]
+    seeds = [scam for scam in catalog.scam_types.values() if scam.seed_case]
+    for scam in [*catalog.scam_types.values(), catalog.suspected_fraud]:
+        yield f"next_steps {scam.id}", replies.next_steps(scam, bank, directory)["text"]
+        yield f"how_to_verify {scam.id}", replies.how_to_verify(scam, bank, directory)["text"]
+        yield f"why_scam {scam.id}", replies.why_scam(scam)["text"]
+        yield f"real_case {scam.id}", replies.real_case(scam, seeds)["text"]
+        yield f"share_warning {scam.id}", replies.share_warning(scam, bank)["text"]
+    for risk in RISK_LEVELS:
+        yield f"assessment suspected_fraud {risk}", replies.assessment(
+            catalog.suspected_fraud, risk, bank, directory, reasons=load_all_reasons())["text"]
+    for reference in ("FZ-ABCDEF", None):
+        yield "handoff", replies.handoff(bank, "工作日九点到五点", reference)["text"]
+    yield "atm_alert", replies.atm_alert(bank, "ATM-0001")["text"]
+    for button in (*replies.NEXT_STEP_BUTTONS, *replies.AFTER_LOSS_BUTTONS, *replies.FOLLOW_UP_BUTTONS,
+                   *replies.ATM_BUTTONS):
         yield "button", button["title"]
+
+
+def load_all_reasons():
+    return [rule.reason for rule in load_risk_rules().risk_rules]
 
 
 @pytest.mark.parametrize("bank", BANKS, ids=lambda b: b.hotline)
@@ -77,15 +105,17 @@ def test_money_lost_starts_with_calm_verdict_and_keeps_buttons():
 
 
 def test_number_check_official_names_owner():
-    message = replies.number_check(check_number("12333", DIRECTORY), BANK)
+    message = replies.number_check(assess_number("12333", DIRECTORY), BANK)
     assert "12333 是人力资源和社会保障服务热线的官方号码" in message["text"]
+    assert "来电显示可以伪造" in message["text"]
     assert message["json_message"] == {
         "type": "number_check", "number": "12333", "official": True, "owner": "人力资源和社会保障服务热线",
+        "patterns": ["caller_id_spoofable"],
     }
 
 
 def test_number_check_unofficial_points_to_bank_and_96110():
-    message = replies.number_check(check_number("13800138000", DIRECTORY), BANKS[1])
+    message = replies.number_check(assess_number("13800138000", DIRECTORY), BANKS[1])
     assert "13800138000" not in message["text"]
     assert "建设银行客服热线 95533" in message["text"] and "96110" in message["text"]
     assert message["json_message"]["official"] is False
@@ -93,3 +123,13 @@ def test_number_check_unofficial_points_to_bank_and_96110():
 
 def test_ask_for_number_has_no_payload():
     assert set(replies.ask_for_number()) == {"text"}
+
+
+@pytest.mark.parametrize("number, pattern", [("+0095588", "international"), ("95588-123456", "hotline_with_extras"),
+                                             ("17012345678", "virtual_operator")])
+def test_number_check_unofficial_says_which_pattern(number, pattern):
+    verdict = assess_number(number, DIRECTORY)
+    message = replies.number_check(verdict, BANK)
+    assert pattern in message["json_message"]["patterns"]
+    assert all(reason in message["text"] for reason in verdict.reasons)
+    assert verdict.number not in message["text"]

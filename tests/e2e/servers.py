@@ -119,7 +119,9 @@ def running_assistant(workdir: Path, extra_env: Dict[str, str] = None) -> Iterat
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
         f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "rasa.db"}"\n'
     )
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", **(extra_env or {})}
+    # ENDPOINTS tells the action server where the tracker store is (handoff records).
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "ENDPOINTS": str(endpoints),
+           **(extra_env or {})}
     actions = _spawn(
         [RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
         workdir / "actions.log",

@@ -1,0 +1,286 @@
+"""The issue-4 actions: clarifying questions, follow-ups, links, handoff, ATM entry."""
+
+import asyncio
+import sqlite3
+
+import pytest
+from rasa_sdk.events import SlotSet
+
+from actions.actions import (
+    ActionAssessAnswers,
+    ActionAtmEntry,
+    ActionCheckLink,
+    ActionFollowUp,
+    ActionForgetAnswers,
+    ActionHumanHandoff,
+    ValidateClarifyForm,
+)
+from actions.catalog import load_catalog
+from conftest import user_event
+
+QUESTION_SLOTS = ["claimed_identity", "requested_action", "money_gone"]
+
+
+def run(action, dispatcher, tracker, domain):
+    return asyncio.run(action.run(dispatcher, tracker, domain))
+
+
+def only_message(dispatcher):
+    assert len(dispatcher.messages) == 1
+    return dispatcher.messages[0]
+
+
+# --- the clarifying form ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "slot, answer, expected",
+    [
+        ("claimed_identity", "公检法", "公检法"),  # a button
+        ("claimed_identity", "他说他是派出所的民警", "公检法"),
+        ("claimed_identity", "不知道", "skip"),
+        ("claimed_identity", "听不清楚说的啥", "skip"),
+        ("claimed_identity", "一个男的", "其他"),  # unclear: counted, never asked again
+        ("requested_action", "让我把手机上收到的验证码念给他", "告诉验证码或密码"),
+        ("requested_action", "跳过", "skip"),
+        ("money_gone", "还没有", "no"),
+        ("money_gone", "是的", "yes"),
+        ("money_gone", "嗯嗯嗯", "skip"),
+    ],
+)
+def test_form_maps_free_text_and_buttons_to_options(slot, answer, expected, make_tracker, dispatcher, domain):
+    validate = getattr(ValidateClarifyForm(), f"validate_{slot}")
+
+    assert validate(answer, dispatcher, make_tracker(answer, "x"), domain) == {slot: expected}
+
+
+@pytest.mark.parametrize("slot", QUESTION_SLOTS)
+def test_form_leaves_a_cleared_slot_unanswered(slot, make_tracker, dispatcher, domain):
+    validate = getattr(ValidateClarifyForm(), f"validate_{slot}")
+
+    assert validate(None, dispatcher, make_tracker("刚才接了个电话", "report_vague"), domain) == {slot: None}
+
+
+def test_forget_answers_clears_every_question(make_tracker, dispatcher, domain):
+    events = run(ActionForgetAnswers(), dispatcher, make_tracker("刚才接了个电话", "report_vague"), domain)
+
+    assert events == [SlotSet(slot, None) for slot in QUESTION_SLOTS]
+    assert dispatcher.messages == []
+
+
+def assess(make_tracker, dispatcher, domain, answers, texts=("有人打电话",), intent="report_vague"):
+    events = [user_event(text, intent) for text in texts]
+    tracker = make_tracker(texts[-1], intent, slots=answers, events=events)
+    return run(ActionAssessAnswers(), dispatcher, tracker, domain)
+
+
+def test_answers_police_and_transfer_name_the_type_high(make_tracker, dispatcher, domain):
+    events = assess(make_tracker, dispatcher, domain,
+                    {"claimed_identity": "公检法", "requested_action": "转账汇款", "money_gone": "no"})
+
+    payload = only_message(dispatcher)["custom"]
+    assert payload["type"] == "scam_assessment"
+    assert (payload["scam_type"], payload["risk"]) == ("impersonate_police", "high")
+    assert SlotSet("scam_type", "impersonate_police") in events
+    assert all(SlotSet(slot, None) in events for slot in QUESTION_SLOTS)
+
+
+def test_all_skipped_is_suspected_fraud_with_general_steps(make_tracker, dispatcher, domain):
+    assess(make_tracker, dispatcher, domain,
+           {"claimed_identity": "skip", "requested_action": "skip", "money_gone": "skip"})
+
+    message = only_message(dispatcher)
+    payload = message["custom"]
+    assert payload["scam_type"] == "suspected_fraud"
+    assert payload["steps"] == list(load_catalog().suspected_fraud.steps)
+    assert "96110" in payload["hotlines"]
+
+
+def test_signals_in_the_messages_raise_the_risk(make_tracker, dispatcher, domain):
+    assess(make_tracker, dispatcher, domain,
+           {"claimed_identity": "其他", "requested_action": "skip", "money_gone": "no"},
+           texts=("刚才有人打电话", "他让我把钱转到安全账户"))
+
+    payload = only_message(dispatcher)["custom"]
+    assert payload["risk"] == "high"
+
+
+def test_a_confident_scam_intent_names_the_type_the_answers_did_not(make_tracker, dispatcher, domain):
+    events = [user_event("有人打电话", "report_vague"),
+              user_event("说我网恋对象要我投资", "scam_romance_scam", confidence=0.93)]
+    tracker = make_tracker("不知道", "dont_know", events=events,
+                           slots={"claimed_identity": "skip", "requested_action": "skip", "money_gone": "skip"})
+
+    run(ActionAssessAnswers(), dispatcher, tracker, domain)
+
+    assert only_message(dispatcher)["custom"]["scam_type"] == "romance_scam"
+
+
+def test_money_gone_answer_gets_the_emergency_reply(make_tracker, dispatcher, domain):
+    assess(make_tracker, dispatcher, domain,
+           {"claimed_identity": "税务", "requested_action": "转账汇款", "money_gone": "yes"})
+
+    assert only_message(dispatcher)["custom"]["type"] == "emergency"
+
+
+# --- follow-ups -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "intent, expected",
+    [
+        ("ask_next_steps", "12366"),
+        ("ask_how_to_verify", "自己拨打 12366"),
+        ("ask_why_scam", "税务局从不打电话"),
+        ("ask_real_case", "真实案例"),
+        ("share_warning", "【反诈提醒】"),
+    ],
+)
+def test_follow_ups_answer_for_the_type_named(intent, expected, make_tracker, dispatcher, domain):
+    tracker = make_tracker("那我该怎么办", intent, slots={"scam_type": "tax_refund"})
+
+    run(ActionFollowUp(), dispatcher, tracker, domain)
+
+    assert expected in only_message(dispatcher)["text"]
+
+
+def test_real_case_tells_the_seed_case(make_tracker, dispatcher, domain):
+    run(ActionFollowUp(), dispatcher, make_tracker("有案例吗", "ask_real_case", slots={"scam_type": "impersonate_police"}), domain)
+
+    assert load_catalog().scam_types["impersonate_police"].seed_case in only_message(dispatcher)["text"]
+
+
+def test_real_case_without_a_seed_offers_the_seed_cases(make_tracker, dispatcher, domain):
+    run(ActionFollowUp(), dispatcher, make_tracker("有案例吗", "ask_real_case", slots={"scam_type": "game_trade"}), domain)
+
+    buttons = only_message(dispatcher)["buttons"]
+    assert len(buttons) == 4
+    assert all(b["payload"].startswith('/ask_real_case{"scam_type": "') for b in buttons)
+
+
+def test_real_case_button_entity_picks_the_case(make_tracker, dispatcher, domain):
+    tracker = make_tracker("/ask_real_case", "ask_real_case", entities=[("scam_type", "tax_refund")])
+
+    run(ActionFollowUp(), dispatcher, tracker, domain)
+
+    assert load_catalog().scam_types["tax_refund"].seed_case in only_message(dispatcher)["text"]
+
+
+def test_follow_up_without_a_type_gives_the_general_advice(make_tracker, dispatcher, domain):
+    run(ActionFollowUp(), dispatcher, make_tracker("那我该怎么办", "ask_next_steps"), domain)
+
+    text = only_message(dispatcher)["text"]
+    assert load_catalog().suspected_fraud.name in text
+
+
+def test_share_warning_payload_is_the_forwardable_text(make_tracker, dispatcher, domain):
+    run(ActionFollowUp(), dispatcher, make_tracker("发给家人", "share_warning", slots={"scam_type": "fake_loan"}), domain)
+
+    message = only_message(dispatcher)
+    assert message["custom"]["type"] == "share_text"
+    assert message["custom"]["text"] in message["text"]
+    assert "贷款" in message["custom"]["text"]
+
+
+# --- links ------------------------------------------------------------------------
+
+
+def test_look_alike_link_is_flagged_and_not_repeated(make_tracker, dispatcher, domain):
+    text = "这个链接能点吗 http://chinatax-gov.cn.example.com/refund"
+
+    run(ActionCheckLink(), dispatcher, make_tracker(text, "check_link"), domain)
+
+    message = only_message(dispatcher)
+    assert message["custom"]["type"] == "link_check"
+    assert message["custom"]["official"] is False
+    assert message["custom"]["risk"] == "high"
+    assert "example.com" not in message["text"]
+
+
+def test_official_link_names_its_owner(make_tracker, dispatcher, domain):
+    run(ActionCheckLink(), dispatcher, make_tracker("https://www.chinatax.gov.cn 是官网吗", "check_link"), domain)
+
+    message = only_message(dispatcher)
+    assert message["custom"]["official"] is True
+    assert "税务" in message["text"]
+
+
+def test_no_link_asks_for_one(make_tracker, dispatcher, domain):
+    run(ActionCheckLink(), dispatcher, make_tracker("短信里的网址安全吗", "check_link"), domain)
+
+    assert "链接" in only_message(dispatcher)["text"]
+
+
+# --- handoff ----------------------------------------------------------------------
+
+
+def test_handoff_writes_a_record_and_gives_its_reference(tmp_path, monkeypatch, make_tracker, dispatcher, domain):
+    db = tmp_path / "rasa.db"
+    monkeypatch.setenv("HANDOFF_DB_URL", f"sqlite:///{db}")
+    tracker = make_tracker("转人工", "human_handoff", sender="wx-openid-1",
+                           slots={"scam_type": "tax_refund", "risk": "high", "atm_id": "ATM-7"})
+
+    events = run(ActionHumanHandoff(), dispatcher, tracker, domain)
+
+    message = only_message(dispatcher)
+    reference = message["custom"]["reference"]
+    assert reference in message["text"] and "95588" in message["text"]
+    assert events == [SlotSet("handoff_reference", reference)]
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute(
+            "SELECT reference, conversation_id, scam_type, risk, atm_id, requested_at FROM handoff_requests"
+        ).fetchall()
+    assert len(rows) == 1
+    assert rows[0][:5] == (reference, "wx-openid-1", "tax_refund", "high", "ATM-7")
+    assert rows[0][5]
+
+
+def test_handoff_reference_reads_as_no_phone_number(tmp_path, monkeypatch, make_tracker, dispatcher, domain):
+    monkeypatch.setenv("HANDOFF_DB_URL", f"sqlite:///{tmp_path / 'rasa.db'}")
+
+    run(ActionHumanHandoff(), dispatcher, make_tracker("转人工", "human_handoff"), domain)
+
+    assert not any(ch.isdigit() for ch in only_message(dispatcher)["custom"]["reference"])
+
+
+def test_handoff_without_a_database_still_gives_the_hotline(monkeypatch, make_tracker, dispatcher, domain):
+    monkeypatch.setenv("HANDOFF_DB_URL", "sqlite:////nonexistent-dir/rasa.db")
+
+    events = run(ActionHumanHandoff(), dispatcher, make_tracker("转人工", "human_handoff"), domain)
+
+    message = only_message(dispatcher)
+    assert "95588" in message["text"]
+    assert message["custom"]["reference"] is None
+    assert events == [SlotSet("handoff_reference", None)]
+
+
+def test_branch_hours_are_configuration(tmp_path, monkeypatch, make_tracker, dispatcher, domain):
+    monkeypatch.setenv("HANDOFF_DB_URL", f"sqlite:///{tmp_path / 'rasa.db'}")
+    monkeypatch.setenv("BANK_BRANCH_HOURS", "周一至周日九点到五点")
+
+    run(ActionHumanHandoff(), dispatcher, make_tracker("转人工", "human_handoff"), domain)
+
+    assert "周一至周日九点到五点" in only_message(dispatcher)["text"]
+
+
+# --- ATM entry --------------------------------------------------------------------
+
+
+def test_atm_entry_says_stop_first_and_keeps_the_atm(make_tracker, dispatcher, domain):
+    tracker = make_tracker('/atm_entry{"atm_id": "ATM-0001"}', "atm_entry", slots={"atm_id": "ATM-0001"})
+
+    events = run(ActionAtmEntry(), dispatcher, tracker, domain)
+
+    message = only_message(dispatcher)
+    assert message["text"].startswith("⚠️") and "停止操作" in message["text"].split("\n")[0]
+    assert message["custom"] == {"type": "atm_alert", "atm_id": "ATM-0001", "hotlines": ["110", "96110", "95588"]}
+    assert [b["title"] for b in message["buttons"]][0] == "我已经转账了"
+    assert events == [SlotSet("atm_id", "ATM-0001")]
+
+
+@pytest.mark.parametrize("bad_id", ["<script>", "a" * 33, "", 42])
+def test_atm_entry_drops_a_malformed_atm_id(bad_id, make_tracker, dispatcher, domain):
+    events = run(ActionAtmEntry(), dispatcher, make_tracker("我在ATM", "atm_entry", slots={"atm_id": bad_id}), domain)
+
+    assert only_message(dispatcher)["custom"]["atm_id"] is None
+    assert events == [SlotSet("atm_id", None)]
