@@ -10,7 +10,13 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import handoff, replies
-from actions.catalog import SUSPECTED_FRAUD, ScamType, load_catalog, official_directory
+from actions.catalog import (
+    RISK_LEVELS,
+    SUSPECTED_FRAUD,
+    ScamType,
+    load_catalog,
+    official_directory,
+)
 from actions.links import check_link, official_domains
 from actions.numbers import assess_number
 from actions.risk import QUESTIONS, SKIP, assess_answers, match_option, score_risk
@@ -192,14 +198,15 @@ class ActionAssessAnswers(Action):
         bank = bank_from_env()
         directory = official_directory(bank)
         forget = [SlotSet(question, None) for question in QUESTIONS]
+        user_events = _session_user_events(tracker)
+        text = "\n".join(normalise(e.get("text") or "") for e in user_events)
         if tracker.get_slot("money_gone") == "yes":
             guidance = load_catalog().money_lost
-            dispatcher.utter_message(**replies.money_lost(guidance, bank, directory))
+            code_given = replies.code_was_given(guidance, text)
+            dispatcher.utter_message(**replies.money_lost(guidance, bank, directory, code_given))
             return [SlotSet("risk", "high"), *forget]
         answers = {q: tracker.get_slot(q) for q in ("claimed_identity", "requested_action")}
         answers["money_gone"] = {"no": False}.get(tracker.get_slot("money_gone"), SKIP)
-        user_events = _session_user_events(tracker)
-        text = "\n".join(normalise(e.get("text") or "") for e in user_events)
         entities = {
             entity.get("entity")
             for event in user_events
@@ -207,9 +214,9 @@ class ActionAssessAnswers(Action):
         }
         judged = assess_answers(answers, text, entities)
         scam = _scam_or_general(judged.scam_type or _confident_scam_intent(user_events))
-        risk = max(judged.risk, scam.risk, key=("low", "medium", "high").index)
-        if scam.id == SUSPECTED_FRAUD:
-            risk = judged.risk
+        # A type named by the NLU rather than the rules keeps at least its own risk.
+        risk = judged.risk if scam.id == SUSPECTED_FRAUD else max(
+            judged.risk, scam.risk, key=RISK_LEVELS.index)
         dispatcher.utter_message(
             **replies.assessment(scam, risk, bank, directory, reasons=judged.reasons)
         )

@@ -34,6 +34,18 @@ def request_problem(body: Any) -> Optional[str]:
     return None
 
 
+def refuse_bad_body(request: Request) -> Optional[response.HTTPResponse]:
+    """A 400 with the reason for a POST body that cannot be answered, else None."""
+    try:
+        body = request.json  # parsed once; Rasa's handler reads the same cache
+    except InvalidUsage:
+        return response.json({"error": "请求体不是合法的JSON。" + USAGE}, status=400)
+    problem = request_problem(body)
+    if problem:
+        return response.json({"error": problem}, status=400)
+    return None
+
+
 class RestChannel(RestInput):
     """Rasa's REST channel at the same URL, refusing malformed requests up front."""
 
@@ -50,13 +62,6 @@ class RestChannel(RestInput):
         async def refuse_bad_input(request: Request) -> Optional[response.HTTPResponse]:
             if request.method != "POST":
                 return None
-            try:
-                body = request.json  # parsed once; Rasa's handler reads the same cache
-            except InvalidUsage:
-                return response.json({"error": "请求体不是合法的JSON。" + USAGE}, status=400)
-            problem = request_problem(body)
-            if problem:
-                return response.json({"error": problem}, status=400)
-            return None
+            return refuse_bad_body(request)
 
         return blueprint

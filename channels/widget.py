@@ -24,12 +24,11 @@ from urllib.parse import urlsplit
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
-from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 from actions.catalog import official_directory
 from actions.settings import bank_from_env
-from channels.rest import MAX_MESSAGE_CHARS, USAGE, request_problem
+from channels.rest import MAX_MESSAGE_CHARS, refuse_bad_body
 
 logger = logging.getLogger(__name__)
 
@@ -170,14 +169,7 @@ class WidgetInput(InputChannel):
                 return None
             if is_cross_origin(request) and request.headers["origin"] not in self.allowed_origins:
                 return response.json({"error": "此网站未获准使用反诈助手。"}, status=403)
-            try:
-                body = request.json
-            except InvalidUsage:
-                return response.json({"error": "请求体不是合法的JSON。" + USAGE}, status=400)
-            problem = request_problem(body)
-            if problem:
-                return response.json({"error": problem}, status=400)
-            return None
+            return refuse_bad_body(request)
 
         @widget.middleware("response")
         async def cors_for_allowed_origins(

@@ -378,6 +378,7 @@
           ? "✔ 已复制。打开微信或短信，长按输入框选“粘贴”，发给家人。"
           : "✖ 没能复制。请长按上面的文字，选“复制”。";
         copy.focus();
+        status.scrollIntoView({ block: "nearest" });
       });
       actions.append(copy);
       if (typeof navigator.share === "function") {
