@@ -456,7 +456,7 @@ def test_scam_link_gets_a_risk_card_that_never_repeats_the_link(page, widget_ass
     for node in page.locator(".fzw-log > :not(.fzw-msg-user)").all():
         expect(node).not_to_contain_text("example.com")
     assert page.locator("a[href*='example']").count() == 0
-    verdict.scroll_into_view_if_needed()
+    verdict.evaluate("card => card.scrollIntoView({block: 'end'})")
     screenshot(page, "link-check-high")
 
 
@@ -515,6 +515,7 @@ def test_share_card_copies_the_warning_to_the_clipboard(page, widget_assistant):
     card.get_by_role("button", name="复制这段话").click()
     status = card.get_by_role("status")
     expect(status).to_contain_text("已复制")
+    expect(status).to_be_in_viewport()
     # A live region inside the log's: the confirmation is read out.
     assert status.evaluate("e => e.closest('[aria-live]') !== null")
     assert page.evaluate("navigator.clipboard.readText()") == text
@@ -551,6 +552,8 @@ def test_share_card_copies_without_the_clipboard_api_and_offers_share(page, widg
     assert page.evaluate("window.__copied") == [["copy", text]]
     assert page.locator(".fzw-copy-scratch").count() == 0  # the scratch field is gone
     expect(card.get_by_role("button", name="复制这段话")).to_be_focused()
+    expect(card.get_by_role("status")).to_be_in_viewport()
+    screenshot(page, "share-copied-fallback")
 
     card.get_by_role("button", name="分享").click()
     assert page.evaluate("window.__shared") == [{"text": text}]
