@@ -73,6 +73,9 @@ _CANDIDATE = re.compile(
     re.IGNORECASE,
 )
 _ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+# A card number the channels masked ("6222 **** **** 7894") keeps two 4-digit groups
+# that are not phone numbers.
+_MASKED_CARD = re.compile(r"\d{4}(?:[ \-]?\*+)+[ \-]?\d{4}")
 _INTERNATIONAL_PREFIX = re.compile(r"^(?:\+|00)")
 _MAINLAND_PREFIX = re.compile(r"^(?:\+86|0086)")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
@@ -126,9 +129,10 @@ class NumberVerdict:
 def candidate_numbers(text: str) -> List[str]:
     """Phone numbers in free text, as dialled, first mention first, without repeats.
 
-    Amounts (5000元), dates (2024年, 2024-11-27), ages and card or ID numbers are left out.
+    Amounts (5000元), dates (2024年, 2024-11-27), ages and card or ID numbers (masked or
+    not) are left out.
     """
-    text = unicodedata.normalize("NFKC", text or "")
+    text = _MASKED_CARD.sub(" ", unicodedata.normalize("NFKC", text or ""))
     found = []
     for match in _CANDIDATE.finditer(text):
         if _ISO_DATE.fullmatch(match.group()):

@@ -7,7 +7,8 @@ Every request is signed (compared in constant time) and carries a timestamp with
 minutes of now, so a captured request cannot be replayed later. A text (or recognised
 voice) message goes to the assistant; the answer is the passive reply when it is ready
 within `passive_timeout` seconds, otherwise `success` at once and the answer later through
-the customer-service message API. Configuration: WeChatSettings.load.
+the customer-service message API. Each turn goes through channels/guard.py (masking, rate
+limit per OpenID, safe reply). Configuration: WeChatSettings.load.
 """
 
 import asyncio
@@ -39,6 +40,10 @@ from wechatpy.replies import create_reply
 from wechatpy.utils import WeChatSigner
 
 from actions.settings import Bank, bank_from_env
+from channels.guard import (
+    RequestLimits, TurnGuard, body_too_large, reply_timeout_from_env, shared_limits,
+    too_fast_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +79,6 @@ PLEASE_TYPE = (
     "收到可疑短信的话，把短信内容复制发给我就行。"
 )
 VOICE_NOT_RECOGNISED = "这段语音我没听清。请打字告诉我发生了什么：对方说自己是谁、让您做什么。"
-ASSISTANT_UNAVAILABLE = (
-    "抱歉，系统暂时有点忙，请稍后再发一次。如果对方正在电话里让您转账，请先挂断；"
-    "钱已经转出去了，请马上拨打110报警。"
-)
 
 _FORBIDDEN_XML = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _AES_KEY = re.compile(r"[A-Za-z0-9+/]{43}")
@@ -376,7 +377,8 @@ def parse_wechat_xml(xml: bytes) -> Dict[str, Any]:
         raise Refused(400, "XML 不能包含 DOCTYPE 或 ENTITY / DOCTYPE and ENTITY are not accepted")
     try:
         root = xmltodict.parse(xml)["xml"]
-    except (ExpatError, ValueError, KeyError, TypeError):
+    # LookupError: no <xml> root (KeyError) or an unknown encoding="…" declaration.
+    except (ExpatError, ValueError, TypeError, LookupError):
         root = None
     if not isinstance(root, dict):
         raise Refused(400, "不是微信消息XML / not a WeChat message XML")
@@ -439,21 +441,27 @@ class WeChatInput(InputChannel):
         try:
             settings = WeChatSettings.load(credentials or {}, os.environ)
             bank = bank_from_env()
-        except ValueError as problem:  # WeChatConfigError, or BANK_NAME without BANK_HOTLINE
+            guard, limits = TurnGuard.from_env(), shared_limits()
+        except ValueError as problem:  # WeChatConfigError, BANK_*, ASSISTANT_*, RATE_LIMIT_*
             # The server still starts (REST and other channels work); the webhook says 503.
             logger.warning("WeChat channel answers 503: %s", problem)
             return cls(None, disabled_because=str(problem))
-        return cls(settings, bank)
+        return cls(settings, bank, guard=guard, limits=limits)
 
     def __init__(
         self,
         settings: Optional[WeChatSettings],
         bank: Optional[Bank] = None,
         disabled_because: str = NOT_CONFIGURED,
+        guard: Optional[TurnGuard] = None,
+        limits: Optional[RequestLimits] = None,
     ) -> None:
         self.settings = settings
         self.disabled_because = disabled_because
-        self.welcome = welcome_text(bank or bank_from_env()) if settings else ""
+        bank = (bank or bank_from_env()) if settings else None
+        self.welcome = welcome_text(bank) if bank else ""
+        self.guard = guard or (TurnGuard(bank, reply_timeout_from_env()) if bank else None)
+        self.limits = limits or shared_limits()
         self.crypto = (
             WeChatCrypto(settings.token, settings.encoding_aes_key, settings.appid)
             if settings and settings.safe_mode
@@ -495,7 +503,8 @@ class WeChatInput(InputChannel):
         async def receive(request: Request) -> response.HTTPResponse:
             try:
                 self._check_signed(request)
-                if len(request.body) > MAX_BODY_BYTES:
+                if body_too_large(request.headers.get("content-length"), request.body,
+                                  MAX_BODY_BYTES):
                     raise Refused(413, f"消息太大 / body over {MAX_BODY_BYTES} bytes")
                 incoming = read_message(self._plain_xml(request))
             except Refused as refused:
@@ -614,22 +623,23 @@ class WeChatInput(InputChannel):
     ) -> List[str]:
         """The assistant's answer, as WeChat-sized text parts."""
         openid = incoming.openid
+        # Only per OpenID: every request comes from WeChat's own servers, so a limit per
+        # address would throttle all followers together.
+        wait = self.limits.admit(openid, None)
+        if wait:
+            return [too_fast_message(wait)]
         button = chosen_button(incoming.text, self._last_buttons.get(openid) or [])
         collector = CollectingOutputChannel()
-        user_message = UserMessage(
-            button["payload"] if button else incoming.text,
-            collector,
-            openid,
-            input_channel=self.name(),
-            message_id=str(incoming.msg_id),
-        )
-        try:
-            await on_new_message(user_message)
-        except Exception:
-            # Whatever went wrong inside Rasa, the customer still gets an answer.
-            logger.exception("WeChat message %s from %s not answered", incoming.msg_id, openid)
-            return [ASSISTANT_UNAVAILABLE]
-        reply, buttons = render_messages(collector.messages)
+
+        async def ask(text: str, metadata: Optional[Dict[str, Any]]) -> None:
+            await on_new_message(
+                UserMessage(text, collector, openid, input_channel=self.name(),
+                            message_id=str(incoming.msg_id), metadata=metadata)
+            )
+
+        text = button["payload"] if button else incoming.text
+        messages = await self.guard.answer(ask, text, None, collector.messages, openid)
+        reply, buttons = render_messages(messages)
         if buttons:
             self._last_buttons.put(openid, buttons)
         else:

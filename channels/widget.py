@@ -5,8 +5,17 @@ GET  /chat/widget.js   the script a website embeds with one <script src> tag; it
                        own CSS link and DOM. The bank's name, hotline and the official
                        numbers are injected here, so the widget knows them offline.
 GET  /chat/widget.css
-POST /chat/webhook     the REST channel's contract and input checks
+POST /chat/webhook     the REST channel's contract, input checks and guard, plus the
+                       customer's message as stored when a secret was masked in it
 OPTIONS /chat/webhook  CORS preflight
+
+The widget keeps the transcript in the browser's localStorage. When the guard masked a
+card number, ID number, password or code in the message, the reply says how the message
+was stored, and the widget shows and keeps only that: the privacy warning message (the
+guard's, always last when something was masked) also carries
+    "custom": {"type": "masked_input", "text": "我的卡号是6222 **** **** 7894，验证码[验证码]"}
+On the warning rather than as a message of its own, so the reply has the same messages as
+REST's, each with its text (a widget that does not know the type just shows the warning).
 
 Cross-origin use is limited to the configured origins (exact match): `allowed_origins`
 in this channel's credentials section, else CHAT_ALLOWED_ORIGINS (comma-separated).
@@ -14,27 +23,25 @@ None by default, i.e. same-origin only.
 """
 
 import json
-import logging
 import os
 import re
-from asyncio import CancelledError
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, FrozenSet, Iterable, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, Iterable, List, Optional, Text
 from urllib.parse import urlsplit
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
 from actions.catalog import official_directory
 from actions.settings import bank_from_env
-from channels.rest import MAX_MESSAGE_CHARS, refuse_bad_body
-
-logger = logging.getLogger(__name__)
+from channels.guard import PRIVACY_WARNING, Ask, TurnGuard, shared_limits
+from channels.rest import MAX_MESSAGE_CHARS, answer_checked_request, refuse_unanswerable
 
 STATIC = Path(__file__).resolve().parent / "widget_static"
 CONFIG_PLACEHOLDER = "__WIDGET_CONFIG__"
 ORIGINS_ENV = "CHAT_ALLOWED_ORIGINS"
+MASKED_INPUT = "masked_input"
 # scheme://host[:port], nothing after: a trailing slash or path would never match.
 _ORIGIN = re.compile(r"(?:https?://[^/\s]+|null)")
 
@@ -90,7 +97,51 @@ def is_cross_origin(request: Request) -> bool:
     request reaching us is http, yet it is the same site.
     """
     origin = request.headers.get("origin")
-    return origin is not None and urlsplit(origin).netloc != request.host
+    if origin is None:
+        return False
+    try:
+        return urlsplit(origin).netloc != request.host
+    except ValueError:  # "http://[": no page of ours sends that
+        return True
+
+
+def with_masked_input(
+    messages: List[Dict[str, Any]], stored_text: str, recipient_id: str
+) -> List[Dict[str, Any]]:
+    """`messages` telling the widget that the customer's message was stored as
+    `stored_text`: on the privacy warning, or (were there none) as a message of its own."""
+    note = {"type": MASKED_INPUT, "text": stored_text}
+    for at in range(len(messages) - 1, -1, -1):
+        message = messages[at]
+        if message.get("text") == PRIVACY_WARNING and "custom" not in message:
+            return [*messages[:at], {**message, "custom": note}, *messages[at + 1:]]
+    return [*messages, {"recipient_id": recipient_id, "custom": note}]
+
+
+class WidgetTurnGuard(TurnGuard):
+    """The guard, and when it masked something in the customer's text, the masked text
+    in the answer (see the module doc): the browser must not keep the original."""
+
+    async def answer(
+        self,
+        ask: Ask,
+        text: str,
+        metadata: Optional[Dict[str, Any]],
+        replies: List[Dict[str, Any]],
+        recipient_id: str,
+    ) -> List[Dict[str, Any]]:
+        given: List[str] = []
+
+        def note_and_ask(
+            masked_text: str, masked_metadata: Optional[Dict[str, Any]]
+        ) -> Awaitable[Any]:
+            given.append(masked_text)  # called at once: the turn runs in the coroutine
+            return ask(masked_text, masked_metadata)
+
+        messages = await super().answer(note_and_ask, text, metadata, replies, recipient_id)
+        if given and given[0] != text:
+            return with_masked_input(messages, given[0], recipient_id)
+        return messages
 
 
 class WidgetInput(InputChannel):
@@ -121,6 +172,8 @@ class WidgetInput(InputChannel):
         page = (STATIC / "index.html").read_text(encoding="utf-8")
         script = widget_script()
         stylesheet = (STATIC / "widget.css").read_text(encoding="utf-8")
+        guard = WidgetTurnGuard.from_env()
+        limits = shared_limits()
         widget = Blueprint("widget")
 
         @widget.route("", methods=["GET"])
@@ -143,23 +196,7 @@ class WidgetInput(InputChannel):
 
         @widget.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> response.HTTPResponse:
-            body = request.json
-            collector = CollectingOutputChannel()
-            try:
-                await on_new_message(
-                    UserMessage(
-                        body["message"],
-                        collector,
-                        body["sender"],
-                        input_channel=self.name(),
-                        metadata=body.get("metadata"),
-                    )
-                )
-            except CancelledError:
-                logger.error("widget: handling a message timed out")
-            except Exception:
-                logger.exception("widget: handling a message failed")
-            return response.json(collector.messages)
+            return await answer_checked_request(request, on_new_message, guard, self.name())
 
         @widget.middleware("request")
         async def refuse_other_sites_and_bad_input(
@@ -169,7 +206,7 @@ class WidgetInput(InputChannel):
                 return None
             if is_cross_origin(request) and request.headers["origin"] not in self.allowed_origins:
                 return response.json({"error": "此网站未获准使用反诈助手。"}, status=403)
-            return refuse_bad_body(request)
+            return refuse_unanswerable(request, limits)
 
         @widget.middleware("response")
         async def cors_for_allowed_origins(

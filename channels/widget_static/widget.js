@@ -4,6 +4,10 @@
  * The server replaces the placeholder on the last line with the bank's name, hotline and
  * the official numbers, so the widget can show them even when the network is down.
  * Plain ES2017, no dependencies. Bot text only ever goes in as text nodes.
+ * The transcript is kept in localStorage, and a customer's message only once answered:
+ * the server masks card numbers, ID numbers, passwords and codes, and its reply says how
+ * the message was stored ({"custom": {"type": "masked_input", "text": ...}}); that masked
+ * text replaces the bubble's and is the only one ever stored.
  */
 (function (config) {
   "use strict";
@@ -36,6 +40,8 @@
   const ATM_ACTIONS = ["停止操作，按“取消”键取回银行卡", "挂断电话", "不要按电话里的人说的做"];
   // What the handoff's reference may look like (FZ-KXQMTA); anything else is not shown.
   const REFERENCE = /^[A-Z0-9-]{1,32}$/;
+  // What the server puts in a reply when it masked secrets in the customer's message.
+  const MASKED_INPUT = "masked_input";
   const bankName = config.bankName;
   const bankHotline = config.bankHotline;
   const directory = config.officialNumbers;
@@ -66,12 +72,20 @@
     return freshState();
   }
 
+  /** The state as stored: without the customer's messages still waiting for an answer,
+   * which may hold a secret the server has not masked yet. */
+  function storedState() {
+    return JSON.stringify(
+      Object.assign({}, state, { entries: state.entries.filter((entry) => !entry.pending) })
+    );
+  }
+
   function saveState() {
     while (state.entries.length > MAX_STORED_ENTRIES) state.entries.shift();
-    let serialized = JSON.stringify(state);
+    let serialized = storedState();
     while (serialized.length > MAX_STORED_CHARS && state.entries.length > 1) {
       state.entries.shift();
-      serialized = JSON.stringify(state);
+      serialized = storedState();
     }
     try {
       localStorage.setItem(STORAGE_KEY, serialized);
@@ -482,11 +496,13 @@
     if (node) log.scrollTop = Math.max(0, node.offsetTop - 8);
   }
 
+  /** Shows `entry` and stores it (unless pending); returns its first node. */
   function addEntry(entry) {
     state.entries.push(entry);
     saveState();
     const first = showNodes(renderEntry(entry));
     scrollTo(entry.kind === "bot" ? first : log.lastElementChild);
+    return first;
   }
 
   function renderAll() {
@@ -502,6 +518,34 @@
 
   // ---- talking to the assistant -----------------------------------------------------
 
+  function maskedInputOf(message) {
+    const payload = message && message.custom;
+    return payload && typeof payload === "object" && payload.type === MASKED_INPUT
+      ? payload
+      : null;
+  }
+
+  /**
+   * The reply as shown and stored, and the customer's message as the server stored it
+   * when it masked something in it (else null). The masked text is never a bot bubble.
+   */
+  function readReply(messages) {
+    let maskedText = null;
+    const shown = [];
+    for (const message of messages) {
+      const masked = maskedInputOf(message);
+      if (!masked) {
+        shown.push(message);
+        continue;
+      }
+      if (typeof masked.text === "string" && maskedText === null) maskedText = masked.text;
+      const rest = Object.assign({}, message);
+      delete rest.custom;
+      if (Object.keys(rest).some((key) => key !== "recipient_id")) shown.push(rest);
+    }
+    return { messages: shown, maskedText };
+  }
+
   async function postMessage(message) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
@@ -515,8 +559,10 @@
       });
       if (!reply.ok) throw new Error("HTTP " + reply.status);
       const messages = await reply.json();
-      if (!Array.isArray(messages) || !messages.length) throw new Error("empty reply");
-      return messages;
+      if (!Array.isArray(messages)) throw new Error("not a list");
+      const answer = readReply(messages.filter((m) => m && typeof m === "object"));
+      if (!answer.messages.length) throw new Error("empty reply");
+      return answer;
     } finally {
       clearTimeout(timer);
     }
@@ -556,20 +602,38 @@
   /**
    * Sends `message`; `shownAs` is the user's bubble, or null for a message not shown.
    * `onAnswered` runs once the assistant has answered, after a retry too.
+   * The bubble is stored only with the answer, as the server stored the message: a
+   * message never answered (network down, page closed) is never stored.
    */
   function send(message, shownAs, onAnswered) {
     if (busy) return;
-    if (shownAs !== null) addEntry({ kind: "user", text: shownAs });
-    deliver(message, onAnswered || (() => {}));
+    let user = null;
+    if (shownAs !== null) {
+      const entry = { kind: "user", text: shownAs, pending: true };
+      user = { entry, bubble: addEntry(entry) };
+    }
+    deliver(message, user, onAnswered || (() => {}));
   }
 
-  async function deliver(message, onAnswered) {
+  /** The customer's bubble as the server stored `message`, now storable. */
+  function settle(user, message, maskedText) {
+    // A button's bubble shows its title, not the payload sent: only typed text is masked.
+    if (maskedText !== null && user.entry.text === message) {
+      user.entry.text = maskedText;
+      user.bubble.textContent = maskedText;
+    }
+    delete user.entry.pending;
+  }
+
+  async function deliver(message, user, onAnswered) {
     setBusy(true);
     try {
-      addEntry({ kind: "bot", messages: await postMessage(message) });
+      const answer = await postMessage(message);
+      if (user) settle(user, message, answer.maskedText);
+      addEntry({ kind: "bot", messages: answer.messages }); // stores both
       onAnswered();
     } catch (error) {
-      scrollTo(showNodes([problemBubble(() => deliver(message, onAnswered))]));
+      scrollTo(showNodes([problemBubble(() => deliver(message, user, onAnswered))]));
     } finally {
       setBusy(false);
     }

@@ -230,3 +230,9 @@ def test_number_rules_load():
 def test_table_covers_every_pattern():
     covered = {pattern for *_, patterns in NUMBER_VERDICTS for pattern in patterns}
     assert covered == set(NUMBER_REASON_KEYS)
+
+
+@pytest.mark.parametrize("text", ["我的卡号是6222 **** **** 7894", "卡号6222-****-****-7894，验证码[验证码]",
+                                  "6222 **** **** 7894"])
+def test_a_masked_card_number_is_no_phone_number(text):
+    assert candidate_numbers(text) == []

@@ -1,28 +1,34 @@
 """Website widget channel (channels/widget.py) over HTTP against the real servers.
 
-The page and assets, the webhook's contract (the REST channel's, checked side by side),
-the same input checks as REST, and CORS limited to CHAT_ALLOWED_ORIGINS. The settings
-helpers are checked in-process. The widget in a real browser: test_widget_browser.py.
+The page and assets, the webhook's contract (the REST channel's, checked side by side,
+plus the masked text of a message with secrets in it), the same input checks as REST, and
+CORS limited to CHAT_ALLOWED_ORIGINS. The settings helpers and the masked-text note are
+checked in-process. The widget in a real browser: test_widget_browser.py.
 """
 
+import asyncio
 import json
 import re
 import urllib.error
 import urllib.request
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
 from actions.catalog import official_directory
-from actions.settings import bank_from_env
+from actions.settings import Bank, bank_from_env
+from channels.guard import PRIVACY_WARNING, TurnGuard
 from channels.widget import (
     CONFIG_PLACEHOLDER,
+    MASKED_INPUT,
     ORIGINS_ENV,
     STATIC,
     WidgetInput,
+    WidgetTurnGuard,
     parse_origins,
     widget_config,
     widget_script,
+    with_masked_input,
 )
 from tests.e2e.servers import MODEL, free_port, running_assistant
 
@@ -31,6 +37,10 @@ from tests.e2e.servers import MODEL, free_port, running_assistant
 ALLOWED_ORIGIN = f"http://127.0.0.1:{free_port()}"
 OTHER_ORIGIN = "http://other.example"
 TAX_REFUND_STORY = "税务局说退税"
+# A card number and an SMS code, and how the server stores (and the widget shows) them.
+SECRET_MESSAGE = "我的卡号是6222021234567894，验证码384756"
+MASKED_MESSAGE = "我的卡号是6222 **** **** 7894，验证码[验证码]"
+CARD_NUMBER, SMS_CODE = "6222021234567894", "384756"
 # The config object the server puts where widget.js has its placeholder.
 _INJECTED_CONFIG = re.compile(r"\}\)\((\{.*\})\);\s*$", re.S)
 
@@ -90,6 +100,18 @@ def preflight(assistant, origin: str):
 
 def without_recipient(messages):
     return [{k: v for k, v in m.items() if k != "recipient_id"} for m in messages]
+
+
+def masked_input_notes(messages) -> List[Dict]:
+    return [m["custom"] for m in messages
+            if isinstance(m.get("custom"), dict) and m["custom"].get("type") == MASKED_INPUT]
+
+
+def secret_pieces() -> List[str]:
+    """Every 4 digits in a row of the secrets, bar the card's first and last 4 (kept)."""
+    pieces = {secret[i:i + 4] for secret in (CARD_NUMBER, SMS_CODE)
+              for i in range(len(secret) - 3)}
+    return sorted(pieces - {CARD_NUMBER[:4], CARD_NUMBER[-4:]})
 
 
 # ---- page and assets -------------------------------------------------------------------
@@ -155,6 +177,78 @@ def test_webhook_answers_like_the_rest_channel(widget_assistant):
     assert [(e["text"], e["input_channel"]) for e in user_events] == [
         (TAX_REFUND_STORY, "widget")
     ]
+
+
+def test_webhook_tells_the_widget_the_masked_text_of_a_message_with_secrets(
+    widget_assistant,
+):
+    status, _, body = say_to_widget(widget_assistant, "widget-masked", SECRET_MESSAGE)
+    assert status == 200
+    reply = json.loads(body)
+    assert masked_input_notes(reply) == [{"type": MASKED_INPUT, "text": MASKED_MESSAGE}]
+    # On the privacy warning, last: one message per text, as REST's.
+    assert reply[-1]["text"] == PRIVACY_WARNING and "custom" in reply[-1]
+    raw = body.decode("utf-8")
+    assert "021234567" not in raw and SMS_CODE not in raw
+    assert [piece for piece in secret_pieces() if piece in raw] == []
+    # What the widget is told is what Rasa stored.
+    user_events = [
+        e for e in widget_assistant.stored_events("widget-masked") if e["event"] == "user"
+    ]
+    assert [e["text"] for e in user_events] == [MASKED_MESSAGE]
+
+    # REST's reply has no such note; otherwise the two are the same.
+    rest_reply = widget_assistant.say("rest-masked", SECRET_MESSAGE)
+    assert masked_input_notes(rest_reply) == []
+    assert rest_reply[-1]["text"] == PRIVACY_WARNING
+    widget_without_note = [{k: v for k, v in m.items() if k != "custom"} if m is reply[-1]
+                           else m for m in reply]
+    assert without_recipient(widget_without_note) == without_recipient(rest_reply)
+
+
+def test_webhook_adds_no_note_when_nothing_was_masked(widget_assistant):
+    for message in (TAX_REFUND_STORY, "请帮我查一下12366是不是官方电话"):
+        status, _, body = say_to_widget(widget_assistant, "widget-unmasked", message)
+        assert status == 200
+        assert masked_input_notes(json.loads(body)) == [], message
+
+
+def _answers(guard: TurnGuard, text: str, metadata: Optional[Dict] = None):
+    """The guard's answer to `text` from an assistant that says 收到, and what it was given."""
+    seen: List[Tuple[str, Any]] = []
+    replies: List[Dict[str, Any]] = []
+
+    async def ask(masked_text: str, masked_metadata: Optional[Dict[str, Any]]) -> None:
+        seen.append((masked_text, masked_metadata))
+        replies.append({"recipient_id": "s", "text": "收到"})
+
+    answer = asyncio.run(guard.answer(ask, text, metadata, replies, "s"))
+    return answer, seen
+
+
+def test_widget_guard_adds_the_masked_text_to_the_warning_only_when_text_was_masked():
+    bank = Bank("工商银行", "95588")
+    widget, plain = WidgetTurnGuard(bank, 5), TurnGuard(bank, 5)
+    answer, seen = _answers(widget, SECRET_MESSAGE)
+    assert seen == _answers(plain, SECRET_MESSAGE)[1]  # Rasa gets the same
+    assert answer == [
+        {"recipient_id": "s", "text": "收到"},
+        {"recipient_id": "s", "text": PRIVACY_WARNING,
+         "custom": {"type": MASKED_INPUT, "text": MASKED_MESSAGE}},
+    ]
+    # Nothing masked, or only in the metadata: the text is the customer's own, no note.
+    for text, metadata in (("你好", None), ("你好", {"note": "验证码384756"}),
+                           ("95588打来说验证码是95588", None)):
+        assert _answers(widget, text, metadata) == _answers(plain, text, metadata), text
+
+
+def test_masked_text_goes_on_its_own_when_the_reply_has_no_warning():
+    note = {"type": MASKED_INPUT, "text": MASKED_MESSAGE}
+    messages = [{"recipient_id": "s", "text": "收到"}]
+    assert with_masked_input(messages, MASKED_MESSAGE, "s") == [
+        *messages, {"recipient_id": "s", "custom": note},
+    ]
+    assert messages == [{"recipient_id": "s", "text": "收到"}]  # not changed in place
 
 
 @pytest.mark.parametrize(

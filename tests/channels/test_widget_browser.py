@@ -2,7 +2,8 @@
 
 Drives /chat and a stand-in for the bank's site against the real servers: the verdict
 card, bot buttons, reload, restart, network failure, cross-origin embedding, ATM mode,
-the ATM, link, handoff and share cards (copying too), escaping, size and contrast.
+the ATM, link, handoff and share cards (copying too), escaping, size and contrast, and
+secrets typed by the customer: shown and stored only as the server masked them.
 Screenshots go to results/screenshots/ (look at them); the ATM one also to docs/.
 """
 
@@ -20,7 +21,16 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from actions.catalog import official_directory
 from actions.settings import bank_from_env
-from tests.channels.test_widget import ALLOWED_ORIGIN, TAX_REFUND_STORY, widget_servers
+from channels.guard import PRIVACY_WARNING
+from tests.channels.test_widget import (
+    ALLOWED_ORIGIN,
+    MASKED_MESSAGE,
+    SECRET_MESSAGE,
+    SMS_CODE,
+    TAX_REFUND_STORY,
+    secret_pieces,
+    widget_servers,
+)
 from tests.e2e.servers import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -130,6 +140,23 @@ def tel_numbers(locator) -> list:
 
 def fake_reply(page: Page, **fulfil) -> None:
     page.route(WEBHOOK, lambda route: route.fulfill(**fulfil))
+
+
+# Everything the page keeps in localStorage, every key and value.
+READ_STORAGE = """() => Object.keys(localStorage)
+  .map((key) => key + "=" + localStorage.getItem(key)).join("\\n")"""
+
+
+def stored(page: Page) -> str:
+    return page.evaluate(READ_STORAGE)
+
+
+def assert_no_secret_stored(page: Page) -> str:
+    storage = stored(page)
+    assert "fanzha-widget=" in storage  # the widget did store its state
+    assert "021234567" not in storage and SMS_CODE not in storage
+    assert [piece for piece in secret_pieces() if piece in storage] == []
+    return storage
 
 
 # ---- the main path --------------------------------------------------------------------
@@ -246,6 +273,100 @@ def test_an_answer_that_never_comes_times_out_to_the_hotline_message(page, widge
     page.clock.run_for(1_500)
     expect(page.locator(f'.fzw-msg-problem a[href="tel:{BANK.hotline}"]')).to_be_visible()
     expect(page.get_by_role("status")).to_be_hidden()
+
+
+# ---- secrets the customer types -----------------------------------------------------------
+
+
+def test_typed_secrets_are_shown_and_stored_only_masked(page, widget_assistant):
+    open_chat(page, widget_assistant)
+    held = []
+    page.route(WEBHOOK, lambda route: held.append(route))
+    page.locator(".fzw-input").fill(SECRET_MESSAGE)
+    page.get_by_role("button", name="发送").click()
+    bubble = page.locator(".fzw-msg-user")
+    expect(bubble).to_have_text(SECRET_MESSAGE)  # as typed, until the server answers
+    expect(page.get_by_role("status")).to_be_visible()
+    assert_no_secret_stored(page)  # not even while waiting
+
+    with page.expect_response(WEBHOOK):
+        held[0].continue_()
+    expect(bubble).to_have_text(MASKED_MESSAGE)
+    assert_no_secret_stored(page)
+    first_entry = "JSON.parse(localStorage.getItem('fanzha-widget')).entries[0]"
+    assert page.evaluate(first_entry) == {"kind": "user", "text": MASKED_MESSAGE}
+    # The masked text is the customer's bubble only, never one of the assistant's.
+    expect(page.locator(".fzw-msg-bot").last).to_have_text(PRIVACY_WARNING)
+    for node in page.locator(".fzw-log > :not(.fzw-msg-user)").all():
+        expect(node).not_to_contain_text("****")
+    assert "021234567" not in page.content() and SMS_CODE not in page.content()
+    screenshot(page, "masked-input")
+
+    page.reload()
+    expect(page.locator(".fzw-msg-user")).to_have_text(MASKED_MESSAGE)
+    expect(page.locator(".fzw-msg-bot").last).to_have_text(PRIVACY_WARNING)
+    assert "021234567" not in page.content() and SMS_CODE not in page.content()
+    assert_no_secret_stored(page)
+
+
+def test_an_unanswered_secret_is_never_stored_and_a_retry_masks_it(page, widget_assistant):
+    open_chat(page, widget_assistant)
+    page.route(WEBHOOK, lambda route: route.abort())
+    page.locator(".fzw-input").fill(SECRET_MESSAGE)
+    page.get_by_role("button", name="发送").click()
+    expect(page.locator(".fzw-msg-problem")).to_be_visible()
+    # Closing and opening the panel stores the state: without the unanswered message.
+    page.get_by_role("button", name="关闭反诈助手").click()
+    page.get_by_role("button", name=f"打开{BANK.name}反诈助手").click()
+    assert_no_secret_stored(page)
+
+    page.unroute(WEBHOOK)
+    with page.expect_response(WEBHOOK):
+        page.get_by_role("button", name="再试一次").click()
+    expect(page.locator(".fzw-msg-user")).to_have_text(MASKED_MESSAGE)
+    assert MASKED_MESSAGE in assert_no_secret_stored(page)
+    page.reload()
+    expect(page.locator(".fzw-msg-user")).to_have_text(MASKED_MESSAGE)
+
+
+def test_masked_text_is_escaped_and_never_a_bot_bubble(page, widget_assistant):
+    markup = '<img src=x onerror="window.hacked=1">卡号6222 **** **** 7894'
+    reply = [
+        {"recipient_id": "x", "text": "收到"},
+        {"recipient_id": "x", "custom": {"type": "masked_input", "text": markup}},
+        {"recipient_id": "x", "text": PRIVACY_WARNING,
+         "custom": {"type": "masked_input", "text": "a later, second note"}},
+    ]
+    fake_reply(page, content_type="application/json", body=json.dumps(reply))
+    open_chat(page, widget_assistant)
+    say(page, "卡号6222021234567894")
+    expect(page.locator(".fzw-msg-user")).to_have_text(markup)
+    expect(page.locator(".fzw-msg-bot")).to_have_text(
+        [re.compile("您好"), "收到", PRIVACY_WARNING]
+    )
+    assert page.locator(".fzw-log img").count() == 0
+    assert page.evaluate("window.hacked") is None
+    page.unroute(WEBHOOK)
+    page.reload()
+    expect(page.locator(".fzw-msg-user")).to_have_text(markup)
+    expect(page.locator(".fzw-msg-bot")).to_have_count(3)
+    assert "masked_input" not in stored(page)  # the note is not kept with the reply
+
+
+def test_a_button_keeps_its_title_whatever_the_server_masked(page, sent, widget_assistant):
+    reply = [{"recipient_id": "x", "text": "选一个",
+              "buttons": [{"title": "我已经转账了", "payload": "/money_lost"}]}]
+    fake_reply(page, content_type="application/json", body=json.dumps(reply))
+    open_chat(page, widget_assistant)
+    say(page, "你好")
+    page.unroute(WEBHOOK)
+    masked = [{"recipient_id": "x", "text": "收到",
+               "custom": {"type": "masked_input", "text": "/money_lost"}}]
+    fake_reply(page, content_type="application/json", body=json.dumps(masked))
+    with page.expect_response(WEBHOOK):
+        page.get_by_role("button", name="我已经转账了").click()
+    expect(page.locator(".fzw-msg-bot").last).to_have_text("收到")
+    expect(page.locator(".fzw-msg-user")).to_have_text(["你好", "我已经转账了"])
 
 
 # ---- rendering what the bot sends ------------------------------------------------------
