@@ -6,6 +6,7 @@ endpoints file and SQLite tracker store in a scratch directory.
 
 import json
 import os
+import secrets
 import signal
 import socket
 import sqlite3
@@ -17,7 +18,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 REPO = Path(__file__).resolve().parents[2]
 RASA = str(Path(sys.executable).with_name("rasa"))
@@ -51,6 +52,7 @@ class Assistant:
     rasa: subprocess.Popen
     actions: subprocess.Popen
     tracker_db: Path
+    action_secret: str = ""  # what the action server expects (Authorization: Bearer ...)
 
     def stored_events(self, sender: str) -> List[Dict]:
         """The conversation as the SQLite tracker store holds it, oldest first."""
@@ -110,18 +112,44 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def running_assistant(workdir: Path, extra_env: Dict[str, str] = None) -> Iterator[Assistant]:
-    """Both servers up and answering; stopped on exit."""
+def running_assistant(
+    workdir: Path,
+    extra_env: Dict[str, str] = None,
+    *,
+    rasa_sends_secret: Optional[str] = None,
+    api_jwt_secret: Optional[str] = None,
+    stores: Optional[str] = None,
+) -> Iterator[Assistant]:
+    """Both servers up and answering; stopped on exit.
+
+    Both get ACTION_SERVER_SECRET (from extra_env or the environment, else a fresh one);
+    rasa_sends_secret makes Rasa send another one instead. api_jwt_secret enables Rasa's
+    HTTP API behind HS256 JWTs, as scripts/run.sh does with RASA_API_JWT_SECRET.
+    stores: the endpoints file's tracker_store (and event_broker) sections as YAML,
+    instead of the SQLite tracker store in workdir.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     rasa_port, actions_port = free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+    stores = stores or (
         f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "rasa.db"}"\n'
     )
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+        '  headers:\n    Authorization: Bearer ${ACTION_SERVER_SECRET}\n'  # unquoted: expanded
+        + stores
+    )
     # ENDPOINTS tells the action server where the tracker store is (handoff records).
+    # The tests send everything from one address, faster than any customer: rate limits
+    # are off unless a test sets them in extra_env.
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "ENDPOINTS": str(endpoints),
-           **(extra_env or {})}
+           "RATE_LIMIT_PER_SENDER": "off", "RATE_LIMIT_PER_IP": "off", **(extra_env or {})}
+    # Rasa sends it (the endpoints file above); the action server refuses calls without it.
+    if not env.get("ACTION_SERVER_SECRET"):
+        env["ACTION_SERVER_SECRET"] = secrets.token_urlsafe(32)
+    rasa_env = {**env, "ACTION_SERVER_SECRET": rasa_sends_secret or env["ACTION_SERVER_SECRET"]}
+    api_args = (["--enable-api", "--jwt-secret", api_jwt_secret, "--jwt-method", "HS256"]
+                if api_jwt_secret else [])
     actions = _spawn(
         [RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
         workdir / "actions.log",
@@ -129,9 +157,9 @@ def running_assistant(workdir: Path, extra_env: Dict[str, str] = None) -> Iterat
     )
     rasa = _spawn(
         [RASA, "run", "--model", str(MODEL), "--port", str(rasa_port),
-         "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
+         "--endpoints", str(endpoints), "--credentials", "credentials.yml", *api_args],
         workdir / "rasa.log",
-        env,
+        rasa_env,
     )
     assistant = Assistant(
         rasa_url=f"http://127.0.0.1:{rasa_port}",
@@ -139,6 +167,7 @@ def running_assistant(workdir: Path, extra_env: Dict[str, str] = None) -> Iterat
         rasa=rasa,
         actions=actions,
         tracker_db=workdir / "rasa.db",
+        action_secret=env["ACTION_SERVER_SECRET"],
     )
     try:
         _wait_until_up(f"{assistant.actions_url}/health", actions, workdir / "actions.log")

@@ -1,0 +1,155 @@
+"""Who may call the action server, and what its error responses may say.
+
+The action server answers only Rasa: every call except GET /health must carry
+`Authorization: Bearer <ACTION_SERVER_SECRET>` (endpoints.yml makes Rasa send it). Without
+the variable the action server refuses to start: a server that runs actions for anyone
+who can reach the port would hand out conversations and write handoff records.
+
+rasa_sdk's own error responses echo the request (the whole tracker on a 500, the action
+name on a 404); here every error response is a short fixed JSON body and errors are
+logged without the exception's message, which may quote what the customer typed.
+
+This module is a rasa_sdk plugin (hook `attach_sanic_app_extensions`). It registers itself
+when imported, and `actions/__init__.py` imports it, so `rasa run actions --actions
+actions` (or any module under it) has the check: rasa_sdk imports the actions package
+while building the app and calls the hook after that, just before serving.
+"""
+
+import hmac
+import json
+import logging
+import os
+import re
+import sys
+import traceback
+from http import HTTPStatus
+from typing import Any, Dict, Optional
+
+import pluggy
+from rasa_sdk.plugin import plugin_manager
+from sanic import Sanic
+from sanic.exceptions import SanicException
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+SECRET_ENV = "ACTION_SERVER_SECRET"
+# Long enough that guessing is hopeless; `secrets.token_urlsafe(32)` gives 43 characters.
+MIN_SECRET_LENGTH = 32
+# Liveness probes call it without credentials; it says only {"status": "ok"}.
+OPEN_PATHS = frozenset({"/health"})
+# Rasa turns a 400 into ActionExecutionRejection and needs `action_name` for it. The name
+# comes from an action that was found and ran, but is checked anyway before it is sent.
+ACTION_NAME = re.compile(r"[A-Za-z0-9_]{1,100}")
+
+logger = logging.getLogger(__name__)
+hookimpl = pluggy.HookimplMarker("rasa_sdk")
+
+
+class MissingSecret(SystemExit):
+    """The action server may not start: the message says what to set."""
+
+
+def secret_from_env() -> str:
+    """ACTION_SERVER_SECRET, or MissingSecret saying what is wrong with it."""
+    secret = os.environ.get(SECRET_ENV, "")
+    if not secret:
+        problem = f"{SECRET_ENV} is not set"
+    elif len(secret) < MIN_SECRET_LENGTH:
+        problem = f"{SECRET_ENV} is shorter than {MIN_SECRET_LENGTH} characters"
+    else:
+        return secret
+    raise MissingSecret(
+        f"反诈助手 action server not started: {problem}. Set it to a random value (e.g. "
+        f"`openssl rand -hex 32`) in both the action server's and Rasa's environment; "
+        f"Rasa sends it as configured in endpoints.yml. `make run` and `make shell` "
+        f"generate one for you."
+    )
+
+
+def authorised(header: Optional[str], secret: str) -> bool:
+    """True when the Authorization header is `Bearer <secret>`.
+
+    Compared in constant time (as bytes: compare_digest refuses non-ASCII str), so the
+    response time says nothing about how much of a guess was right.
+    """
+    expected = f"Bearer {secret}".encode("utf-8")
+    return hmac.compare_digest((header or "").encode("utf-8"), expected)
+
+
+def error_body(status: int, action_name: Any = None) -> Dict[str, str]:
+    """The whole body of an error response: the status phrase, nothing from the request."""
+    if status == 400 and isinstance(action_name, str) and ACTION_NAME.fullmatch(action_name):
+        return {"error": "action rejected execution", "action_name": action_name}
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "error"
+    return {"error": phrase}
+
+
+def _action_name(body: bytes) -> Any:
+    try:
+        return json.loads(body).get("action_name")
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def _error_response(status: int, action_name: Any = None) -> HTTPResponse:
+    return HTTPResponse(
+        json.dumps(error_body(status, action_name)), status=status,
+        content_type="application/json",
+    )
+
+
+def protect(app: Sanic, secret: str) -> None:
+    """Add the secret check, the generic error bodies and the quiet error log to app."""
+
+    @app.on_request
+    async def require_secret(request: Request) -> Optional[HTTPResponse]:
+        if request.path in OPEN_PATHS or authorised(request.headers.get("authorization"), secret):
+            return None
+        logger.warning("refused a %s call without the right secret from %s",
+                       request.method, request.ip)
+        return _error_response(401)
+
+    @app.on_response
+    async def generic_errors(request: Request, response: HTTPResponse) -> None:
+        # rasa_sdk's webhook returns its own 400/404 bodies (error text, action name).
+        if response.status >= 400:
+            response.body = json.dumps(
+                error_body(response.status, _action_name(response.body or b""))
+            ).encode("utf-8")
+            response.content_type = "application/json"
+            if response.status == 401:
+                response.headers["WWW-Authenticate"] = "Bearer"
+
+    def quiet_exception_handler(request: Request, exception: Exception) -> HTTPResponse:
+        # Replaces rasa_sdk's handler, which logs the exception's message and returns the
+        # request body. Bad JSON and the like keep their 4xx status.
+        if isinstance(exception, SanicException):
+            return _error_response(getattr(exception, "status_code", 500) or 500)
+        frames = "".join(traceback.format_tb(exception.__traceback__))
+        logger.error("%s while handling %s %s (message not logged: it may quote the "
+                     "customer)\n%s", type(exception).__name__, request.method,
+                     request.path, frames)
+        return _error_response(500)
+
+    app.error_handler.add(Exception, quiet_exception_handler)
+
+
+@hookimpl
+def attach_sanic_app_extensions(app: Sanic) -> None:
+    """rasa_sdk's hook, called once the app is built and before it serves."""
+    try:
+        secret = secret_from_env()
+    except MissingSecret as refusal:
+        logger.error("%s", refusal)
+        raise
+    protect(app, secret)
+    logger.info("action server: calls need the %s bearer secret (except %s)",
+                SECRET_ENV, ", ".join(sorted(OPEN_PATHS)))
+
+
+_this_module = sys.modules[__name__]
+if not plugin_manager().is_registered(_this_module):  # imported again by --auto-reload
+    plugin_manager().register(_this_module)
