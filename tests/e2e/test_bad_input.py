@@ -1,5 +1,6 @@
 """Bad input gets a clear reply or a 4xx: never a crash, a 500 or an empty answer."""
 
+import http.client
 import json
 import os
 
@@ -74,3 +75,22 @@ def test_conversation_survives_bad_requests(assistant):
     assert user_texts == ["税务局说给我退税，让我去ATM", "", "/money_lost"]
     slots = [(e["name"], e["value"]) for e in events if e["event"] == "slot"]
     assert ("scam_type", "tax_refund") in slots
+
+
+# Found by tests/e2e/test_fuzz.py; each was a 500 or, for the first, a dead server.
+@pytest.mark.parametrize(
+    "method, path, body, headers, status",
+    [
+        ("POST", "/webhooks/rest/webhook", b'{"sender": "\\ud800", "message": "hi"}', {}, 400),
+        ("POST", "/chat/webhook", b'{"sender": "a", "message": "hi"}', {"Origin": "http://["}, 403),
+        ("GET", "/nope", None, {"Accept": "a"}, 404),
+        ("POST", "/webhooks/rest/webhook", b"{}", {"Expect": b"\x80"}, 417),
+    ],
+    ids=["lone-surrogate-sender", "malformed-origin", "bad-accept-on-404", "undecodable-expect"],
+)
+def test_hostile_requests_found_by_fuzzing_get_a_4xx(assistant, method, path, body, headers, status):
+    host, port = assistant.rasa_url.rsplit("//", 1)[1].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.request(method, path, body=body, headers={"Content-Type": "application/json", **headers})
+    assert connection.getresponse().status == status
+    assert assistant.say("after-hostile", "税务局说退税")  # still answering

@@ -1,0 +1,352 @@
+"""Retention: deletes conversations and handoff records older than a number of days.
+
+    python -m tools.retention                      # RETENTION_DAYS, default 30
+    python -m tools.retention --older-than-days 90 --dry-run
+    python -m tools.retention --db-url postgresql://rasa@db/rasa
+
+A conversation (all events of one sender_id in Rasa's `events` table) is deleted only
+when its LAST event is older than the cutoff, and then whole: a customer who came back
+last week keeps the whole history. Handoff records (`handoff_requests`) older than the
+cutoff go too. The databases are the ones the assistant uses: the tracker store of
+ENDPOINTS (default endpoints.yml) and HANDOFF_DB_URL, as in actions/handoff.py; or both
+--db-url. SQLite and PostgreSQL (POSTGRESQL_SCHEMA honoured for `events`, as by Rasa).
+
+Exit codes: 0 done, 1 database missing or unreachable, 2 bad arguments.
+Run it daily (cron, a Kubernetes CronJob); it is safe to run while the assistant serves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+import sqlalchemy as sa
+
+from actions.handoff import HANDOFF_TABLE, handoff_db_url, tracker_store_url
+
+EXIT_DB_PROBLEM = 1
+EXIT_INVALID_INPUT = 2  # same code argparse uses for bad arguments
+
+RETENTION_ENV = "RETENTION_DAYS"
+DEFAULT_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 36_500
+SECONDS_PER_DAY = 86_400
+# Senders per transaction: short transactions, so a purge of a large SQLite database
+# never holds the write lock long enough to stall the live server's turns.
+BATCH_SENDERS = 500
+SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+
+# The columns we touch of Rasa 3.6's SQLTrackerStore.SQLEvent (rasa/core/tracker_store.py):
+# one row per event, `timestamp` a float epoch. Declared here rather than imported, so the
+# tool does not pay Rasa's multi-second import.
+EVENTS = sa.Table(
+    "events",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", sa.String(255), nullable=False),
+    sa.Column("timestamp", sa.Float),
+)
+
+
+class RetentionError(Exception):
+    """A problem to report in one line; `exit_code` says whose it is."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_DB_PROBLEM) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class PurgeCounts:
+    conversations: int = 0
+    events: int = 0
+    handoffs: int = 0
+
+
+# ---------------------------------------------------------------------------
+# Databases
+
+
+def _safe(url: sa.engine.URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def parse_db_url(raw: str) -> sa.engine.URL:
+    try:
+        url = sa.engine.make_url(raw)
+    except sa.exc.ArgumentError:
+        raise RetentionError(
+            f"数据库地址无法解析 / cannot parse database URL: {raw!r}", EXIT_INVALID_INPUT
+        ) from None
+    if url.get_backend_name() not in SUPPORTED_DIALECTS:
+        raise RetentionError(
+            f"只支持 SQLite 和 PostgreSQL / only SQLite and PostgreSQL are supported: {_safe(url)}",
+            EXIT_INVALID_INPUT,
+        )
+    return url
+
+
+def sqlite_file_missing(url: sa.engine.URL) -> bool:
+    # Connecting to a missing SQLite file would silently create an empty database.
+    database = url.database or ""
+    return url.get_backend_name() == "sqlite" and (
+        database in ("", ":memory:") or not Path(database).is_file()
+    )
+
+
+def connect(url: sa.engine.URL, rasa_schema: bool = False) -> sa.engine.Engine:
+    """An engine that sees the tables where their writer put them: Rasa's `events` in
+    POSTGRESQL_SCHEMA when set (as Rasa's create_engine_kwargs); handoff records where
+    actions/handoff.py writes them, which does not read that variable."""
+    kwargs = {}
+    schema = os.environ.get("POSTGRESQL_SCHEMA")
+    if rasa_schema and schema and url.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
+    return sa.create_engine(url, future=True, **kwargs)
+
+
+def has_table(engine: sa.engine.Engine, name: str) -> bool:
+    try:
+        return sa.inspect(engine).has_table(name)
+    except sa.exc.OperationalError as error:
+        raise RetentionError(
+            f"无法连接数据库 / cannot connect to {_safe(engine.url)}: "
+            f"{str(error.orig).strip().splitlines()[0]}"
+        ) from None
+
+
+# ---------------------------------------------------------------------------
+# The purge
+
+
+def _expired_among(senders: Sequence[str], cutoff: float) -> sa.sql.Select:
+    """Those of `senders` whose last event is before `cutoff`, decided by the database
+    at delete time: a conversation that got a new event since it was listed is kept."""
+    inner = EVENTS.alias("latest")  # an alias, so it is not correlated with the DELETE
+    return (
+        sa.select(inner.c.sender_id)
+        .where(inner.c.sender_id.in_(senders))
+        .group_by(inner.c.sender_id)
+        .having(sa.func.max(inner.c.timestamp) < cutoff)
+    )
+
+
+def expired_senders(engine: sa.engine.Engine, cutoff: float) -> List[str]:
+    query = (
+        sa.select(EVENTS.c.sender_id)
+        .group_by(EVENTS.c.sender_id)
+        .having(sa.func.max(EVENTS.c.timestamp) < cutoff)
+    )
+    with engine.connect() as connection:
+        return list(connection.execute(query).scalars())
+
+
+def purge_conversations(engine: sa.engine.Engine, cutoff: float, dry_run: bool) -> PurgeCounts:
+    """Whole conversations whose last event is before `cutoff` (epoch seconds)."""
+    senders = expired_senders(engine, cutoff)
+    counts = PurgeCounts()
+    for start in range(0, len(senders), BATCH_SENDERS):
+        batch = senders[start:start + BATCH_SENDERS]
+        expired = _expired_among(batch, cutoff)
+        with engine.begin() as connection:
+            if dry_run:
+                counts.events += connection.execute(
+                    sa.select(sa.func.count()).where(EVENTS.c.sender_id.in_(expired))
+                ).scalar_one()
+                counts.conversations += len(batch)
+                continue
+            # One statement per batch: each conversation goes whole or not at all.
+            counts.events += connection.execute(
+                sa.delete(EVENTS).where(EVENTS.c.sender_id.in_(expired))
+            ).rowcount
+            still_there = connection.execute(
+                sa.select(sa.func.count(sa.distinct(EVENTS.c.sender_id)))
+                .where(EVENTS.c.sender_id.in_(batch))
+            ).scalar_one()
+            counts.conversations += len(batch) - still_there
+    return counts
+
+
+def purge_handoffs(engine: sa.engine.Engine, cutoff: datetime, dry_run: bool) -> int:
+    old = HANDOFF_TABLE.c.requested_at < cutoff
+    with engine.begin() as connection:
+        if dry_run:
+            return connection.execute(
+                sa.select(sa.func.count()).select_from(HANDOFF_TABLE).where(old)
+            ).scalar_one()
+        return connection.execute(sa.delete(HANDOFF_TABLE).where(old)).rowcount
+
+
+def purge(
+    events_url: sa.engine.URL, handoff_url: sa.engine.URL, cutoff: float, dry_run: bool
+) -> PurgeCounts:
+    if sqlite_file_missing(events_url):
+        raise RetentionError(
+            f"找不到对话数据库 / conversation database not found: {events_url.database!r}"
+            "（用 --db-url 或 ENDPOINTS 指定 / set --db-url or ENDPOINTS）"
+        )
+    events_engine = connect(events_url, rasa_schema=True)
+    try:
+        if not has_table(events_engine, "events"):
+            raise RetentionError(
+                f"{_safe(events_url)} 里没有 Rasa 的 events 表，不是对话数据库 /"
+                " has no Rasa `events` table: not the tracker store"
+            )
+        counts = purge_conversations(events_engine, cutoff, dry_run)
+    finally:
+        events_engine.dispose()
+
+    # No file or no table yet: the action server creates them on the first handoff.
+    if not sqlite_file_missing(handoff_url):
+        handoff_engine = connect(handoff_url)
+        try:
+            if has_table(handoff_engine, HANDOFF_TABLE.name):
+                cutoff_time = datetime.fromtimestamp(cutoff, timezone.utc)
+                counts.handoffs = purge_handoffs(handoff_engine, cutoff_time, dry_run)
+        finally:
+            handoff_engine.dispose()
+    return counts
+
+
+# ---------------------------------------------------------------------------
+# Command line
+
+
+class _ChineseHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, prefix or "用法：")
+
+
+class _ChineseArgumentParser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INVALID_INPUT, f"参数错误 / bad arguments: {message}\n")
+
+
+def retention_days(raw: str) -> int:
+    """Whole days, 1 to MAX_RETENTION_DAYS: 0 would delete every conversation."""
+    try:
+        days = int(raw.strip())
+    except ValueError:
+        days = 0
+    if not 1 <= days <= MAX_RETENTION_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"天数必须是 1 到 {MAX_RETENTION_DAYS} 之间的整数 /"
+            f" days must be a whole number from 1 to {MAX_RETENTION_DAYS}: {raw!r}"
+        )
+    return days
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ChineseArgumentParser(
+        prog="python -m tools.retention",
+        description="删除超过保留期限的对话记录和转人工记录。一个对话只有在最后一条消息都早于期限时才删除，"
+        "并且整段删除。/ Deletes conversations whose last event is older than the retention "
+        "period (whole conversations only) and older handoff records.",
+        epilog="示例 / examples:\n"
+        "  python -m tools.retention --dry-run\n"
+        "  RETENTION_DAYS=90 python -m tools.retention\n"
+        "  python -m tools.retention --older-than-days 30 --db-url postgresql://rasa@db/rasa\n\n"
+        "退出码 / exit codes: 0 完成 done, 1 数据库找不到或连不上 database missing or unreachable,"
+        " 2 参数错误 bad arguments",
+        formatter_class=_ChineseHelpFormatter,
+        add_help=False,
+    )
+    options = parser.add_argument_group("选项 / options")
+    options.add_argument(
+        "--older-than-days", metavar="N", type=retention_days,
+        help=f"保留天数；默认取环境变量 {RETENTION_ENV}，没有则为 {DEFAULT_RETENTION_DAYS} /"
+        f" days to keep (default ${RETENTION_ENV}, else {DEFAULT_RETENTION_DAYS})",
+    )
+    options.add_argument(
+        "--dry-run", action="store_true", help="只统计，不删除 / count only, delete nothing"
+    )
+    options.add_argument(
+        "--db-url", metavar="URL",
+        help="SQLAlchemy 数据库地址；默认是 ENDPOINTS（endpoints.yml）的 tracker store，"
+        "转人工记录另看 HANDOFF_DB_URL / database URL (default: the tracker store of ENDPOINTS;"
+        " handoff records: HANDOFF_DB_URL)",
+    )
+    options.add_argument("-h", "--help", action="help", help="显示本帮助并退出 / show this help")
+    return parser
+
+
+def _resolve_days(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.older_than_days is not None:
+        return args.older_than_days
+    raw = os.environ.get(RETENTION_ENV, "").strip()
+    if not raw:
+        return DEFAULT_RETENTION_DAYS
+    try:
+        return retention_days(raw)
+    except argparse.ArgumentTypeError as error:
+        parser.error(f"{RETENTION_ENV}: {error}")
+
+
+def _resolve_urls(db_url: Optional[str]) -> Tuple[sa.engine.URL, sa.engine.URL]:
+    if db_url is not None:
+        url = parse_db_url(db_url)
+        return url, url
+    endpoints = Path(os.environ.get("ENDPOINTS", "endpoints.yml"))
+    try:
+        events_raw, handoff_raw = tracker_store_url(endpoints), handoff_db_url()
+    except (OSError, ValueError) as error:
+        unset = sorted(set(re.findall(r"\$\{(\w+)\}", str(error))))
+        hint = f"（未设置的环境变量 / unset variables: {', '.join(unset)}）" if unset else ""
+        raise RetentionError(
+            f"无法从 {endpoints} 得到数据库地址 / cannot find the database from {endpoints}:"
+            f" {error}{hint}"
+        ) from None
+    return parse_db_url(events_raw), parse_db_url(handoff_raw)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    days = _resolve_days(args, parser)
+    cutoff = time.time() - days * SECONDS_PER_DAY
+    when = datetime.fromtimestamp(cutoff, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        events_url, handoff_url = _resolve_urls(args.db_url)
+        print(
+            f"保留 {days} 天：删除最后一条消息早于 {when} 的对话，和此前的转人工记录。\n"
+            f"Retention {days} days: conversations whose last event is before {when},"
+            " and handoff records before then."
+        )
+        print(f"数据库 / database: {_safe(events_url)}")
+        if handoff_url != events_url:
+            print(f"转人工记录 / handoff records: {_safe(handoff_url)}")
+        counts = purge(events_url, handoff_url, cutoff, args.dry_run)
+    except RetentionError as error:
+        print(f"错误 / error: {error}", file=sys.stderr)
+        return error.exit_code
+    except sa.exc.SQLAlchemyError as error:  # e.g. locked, no permission: say it, no traceback
+        print(f"数据库错误 / database error: {str(error).splitlines()[0]}", file=sys.stderr)
+        return EXIT_DB_PROBLEM
+
+    if args.dry_run:
+        print(
+            f"试运行，未删除任何数据。将删除 {counts.conversations} 个对话"
+            f"（{counts.events} 条事件）和 {counts.handoffs} 条转人工记录。\n"
+            f"Dry run, nothing deleted: would delete {counts.conversations} conversations"
+            f" ({counts.events} events) and {counts.handoffs} handoff records."
+        )
+    else:
+        print(
+            f"已删除 {counts.conversations} 个对话（{counts.events} 条事件）和"
+            f" {counts.handoffs} 条转人工记录。\n"
+            f"Deleted {counts.conversations} conversations ({counts.events} events)"
+            f" and {counts.handoffs} handoff records."
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
