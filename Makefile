@@ -12,7 +12,7 @@ MODEL := models/assistant.tar.gz
 # Training depends on what the model is made of; nothing else triggers a retrain.
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f) $(wildcard components/*.py)
 
-.PHONY: help install run train validate test lint shell bench-nlu qr clean
+.PHONY: help install run run-scaled train validate test lint shell bench-nlu qr purge clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ $(INSTALLED): requirements.txt requirements-dev.txt constraints.txt scripts/pyth
 	$(PY) -m pip check
 	@touch $@
 
+run-scaled: $(MODEL) ## scale-out profile: actions + two Rasa replicas on PostgreSQL, Redis, RabbitMQ
+	scripts/run_scaled.sh
+
 train: $(MODEL) ## train the model if data, config or domain changed
 
 $(MODEL): $(INSTALLED) $(TRAIN_INPUTS)
@@ -35,8 +38,10 @@ $(MODEL): $(INSTALLED) $(TRAIN_INPUTS)
 run: $(MODEL) ## start the action server (:5055) and the Rasa server (:5005)
 	scripts/run.sh
 
+# Both processes need the same action-server secret (endpoints.yml): one per session.
 shell: $(MODEL) ## talk to the bot in the terminal (starts the action server too)
-	$(RASA) run actions --actions actions --port 5055 & trap "kill $$!" EXIT; \
+	export ACTION_SERVER_SECRET=$${ACTION_SERVER_SECRET:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(32))')}; \
+	  $(RASA) run actions --actions actions --port 5055 & trap "kill $$!" EXIT; \
 	  $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
 
 validate: $(INSTALLED) ## rasa data validate --fail-on-warnings
@@ -46,13 +51,16 @@ test: $(MODEL) ## the whole test suite (unit, data, conversation, end-to-end ove
 	$(PY) -m pytest
 
 lint: $(INSTALLED) ## ruff
-	$(VENV)/bin/ruff check actions channels components tests bench tools
+	$(VENV)/bin/ruff check actions channels components tests bench tools deploy
 
 bench-nlu: $(MODEL) ## 5-fold cross-validation, hold-out accuracy, training time, server memory
 	$(PY) bench/nlu.py
 
 qr: $(INSTALLED) ## ATM QR codes and printable signs: make qr ATM=ATM-001 or CSV=atms.csv
 	$(PY) -m tools.atm_qr $(if $(ATM),--atm '$(ATM)') $(if $(CSV),--csv '$(CSV)') --sign
+
+purge: $(INSTALLED) ## delete conversations and handoff records older than RETENTION_DAYS (default 30); DRY_RUN=1 counts only
+	$(PY) -m tools.retention $(if $(DAYS),--older-than-days '$(DAYS)') $(if $(DRY_RUN),--dry-run)
 
 clean: ## remove the venv, models and results
 	rm -rf $(VENV) models results build rasa.db
