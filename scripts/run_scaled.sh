@@ -25,23 +25,7 @@ export RABBITMQ_EXCHANGE=${RABBITMQ_EXCHANGE:-fanzha-events} RABBITMQ_QUEUE=${RA
 # The action server writes handoff records to the tracker store this file names.
 export ENDPOINTS=endpoints.scale.yml
 
-# As scripts/run.sh: Rasa sends this secret with every action call and the action server
-# refuses calls without it; a fresh random one for this run unless one is given. Every
-# replica and the action server must share it.
-if [ -z "${ACTION_SERVER_SECRET:-}" ]; then
-  ACTION_SERVER_SECRET=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')
-fi
-export ACTION_SERVER_SECRET
-# As scripts/run.sh: Rasa's HTTP API stays off unless RASA_API_JWT_SECRET is set, and then
-# only behind HS256 JWTs.
-api_args=()
-if [ -n "${RASA_API_JWT_SECRET:-}" ]; then
-  if [ ${#RASA_API_JWT_SECRET} -lt 32 ]; then
-    echo "RASA_API_JWT_SECRET must be at least 32 characters (e.g. openssl rand -hex 32)" >&2
-    exit 2
-  fi
-  api_args=(--enable-api --jwt-secret "$RASA_API_JWT_SECRET" --jwt-method HS256)
-fi
+source scripts/server_secrets.sh
 
 if [ ! -f "$MODEL" ]; then
   echo "找不到模型 $MODEL，请先运行 make train / model $MODEL missing: run make train" >&2

@@ -28,9 +28,9 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import segno
 
+from tools.cli import EXIT_INVALID_INPUT, ChineseArgumentParser, ChineseHelpFormatter
 from actions.settings import Bank, bank_from_env
 
-EXIT_INVALID_INPUT = 2  # same code argparse uses for bad arguments
 EXIT_WRITE_FAILED = 1
 
 DEFAULT_BASE_URL = "http://localhost:5005"
@@ -439,19 +439,8 @@ def render_files(atm: Atm, url: str, bank: Optional[Bank]) -> Dict[str, bytes]:
     return files
 
 
-class _ChineseHelpFormatter(argparse.RawDescriptionHelpFormatter):
-    def add_usage(self, usage, actions, groups, prefix=None):
-        return super().add_usage(usage, actions, groups, prefix or "用法：")
-
-
-class _ChineseArgumentParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_INVALID_INPUT, f"参数错误：{message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _ChineseArgumentParser(
+    parser = ChineseArgumentParser(
         prog="python -m tools.atm_qr",
         description="为 ATM 生成可打印的二维码（PNG 和 SVG）。客户扫码后打开 ATM 模式的反诈助手："
         "<公网地址>/chat?entry=atm&atm=<ATM编号>",
@@ -460,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  python -m tools.atm_qr --csv atms.csv --base-url https://fanzha.example.com\n\n"
         "CSV 第一行必须是表头 atm_id,location（location 可省略），UTF-8 编码，带不带 BOM 都可以。\n"
         f"ATM编号{ATM_ID_RULE}。先检查全部输入，有问题时不写任何文件，退出码为 2。",
-        formatter_class=_ChineseHelpFormatter,
+        formatter_class=ChineseHelpFormatter,
         add_help=False,
     )
     options = parser.add_argument_group("选项")

@@ -29,10 +29,10 @@ from typing import List, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 
+from tools.cli import EXIT_INVALID_INPUT, ChineseArgumentParser, ChineseHelpFormatter
 from actions.handoff import HANDOFF_TABLE, handoff_db_url, tracker_store_url
 
 EXIT_DB_PROBLEM = 1
-EXIT_INVALID_INPUT = 2  # same code argparse uses for bad arguments
 
 RETENTION_ENV = "RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 30
@@ -219,17 +219,6 @@ def purge(
 # Command line
 
 
-class _ChineseHelpFormatter(argparse.RawDescriptionHelpFormatter):
-    def add_usage(self, usage, actions, groups, prefix=None):
-        return super().add_usage(usage, actions, groups, prefix or "用法：")
-
-
-class _ChineseArgumentParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_INVALID_INPUT, f"参数错误 / bad arguments: {message}\n")
-
-
 def retention_days(raw: str) -> int:
     """Whole days, 1 to MAX_RETENTION_DAYS: 0 would delete every conversation."""
     try:
@@ -245,7 +234,7 @@ def retention_days(raw: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _ChineseArgumentParser(
+    parser = ChineseArgumentParser(
         prog="python -m tools.retention",
         description="删除超过保留期限的对话记录和转人工记录。一个对话只有在最后一条消息都早于期限时才删除，"
         "并且整段删除。/ Deletes conversations whose last event is older than the retention "
@@ -256,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  python -m tools.retention --older-than-days 30 --db-url postgresql://rasa@db/rasa\n\n"
         "退出码 / exit codes: 0 完成 done, 1 数据库找不到或连不上 database missing or unreachable,"
         " 2 参数错误 bad arguments",
-        formatter_class=_ChineseHelpFormatter,
+        formatter_class=ChineseHelpFormatter,
         add_help=False,
     )
     options = parser.add_argument_group("选项 / options")

@@ -172,7 +172,8 @@ for _ in $(seq 100); do [ "$(wc -l < "$log")" -ge 2 ] && break; sleep 0.1; done
 def run_script(tmp_path: Path, **env: str) -> Tuple[subprocess.CompletedProcess, list]:
     """scripts/run.sh in a copy of the repo whose .venv/bin/rasa only records its calls."""
     (tmp_path / "scripts").mkdir()
-    shutil.copy(REPO / "scripts" / "run.sh", tmp_path / "scripts" / "run.sh")
+    for script in ("run.sh", "server_secrets.sh"):
+        shutil.copy(REPO / "scripts" / script, tmp_path / "scripts" / script)
     shutil.copy(REPO / "endpoints.yml", tmp_path / "endpoints.yml")
     bin_dir = tmp_path / ".venv" / "bin"
     bin_dir.mkdir(parents=True)
