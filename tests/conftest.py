@@ -1,5 +1,6 @@
 """Shared fixtures for the action and component tests."""
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,16 @@ def make_tracker():
         )
 
     return make
+
+
+def run(action, dispatcher, tracker, domain):
+    """An action's run() as the action server calls it; returns its events."""
+    return asyncio.run(action.run(dispatcher, tracker, domain))
+
+
+def only_message(dispatcher):
+    assert len(dispatcher.messages) == 1
+    return dispatcher.messages[0]
 
 
 def user_event(text, intent, confidence=1.0, entities=()):

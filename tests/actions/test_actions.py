@@ -1,6 +1,5 @@
 """The custom actions as Rasa runs them: tracker in, messages and events out."""
 
-import asyncio
 
 import pytest
 from rasa_sdk.events import SlotSet
@@ -12,18 +11,10 @@ from actions.actions import (
     ActionSessionStart,
 )
 from actions.catalog import load_catalog
+from conftest import only_message, run
 
 SCAM_IDS = sorted(load_catalog().scam_types)
 NEXT_STEP_TITLES = ["我已经转账了", "核实一个电话号码", "转人工"]
-
-
-def run(action, dispatcher, tracker, domain):
-    return asyncio.run(action.run(dispatcher, tracker, domain))
-
-
-def only_message(dispatcher):
-    assert len(dispatcher.messages) == 1
-    return dispatcher.messages[0]
 
 
 # --- ActionAssessScam -------------------------------------------------------------

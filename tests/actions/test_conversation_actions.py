@@ -1,6 +1,5 @@
 """The issue-4 actions: clarifying questions, follow-ups, links, handoff, ATM entry."""
 
-import asyncio
 import sqlite3
 
 import pytest
@@ -16,18 +15,9 @@ from actions.actions import (
     ValidateClarifyForm,
 )
 from actions.catalog import load_catalog
-from conftest import user_event
+from conftest import only_message, run, user_event
 
 QUESTION_SLOTS = ["claimed_identity", "requested_action", "money_gone"]
-
-
-def run(action, dispatcher, tracker, domain):
-    return asyncio.run(action.run(dispatcher, tracker, domain))
-
-
-def only_message(dispatcher):
-    assert len(dispatcher.messages) == 1
-    return dispatcher.messages[0]
 
 
 # --- the clarifying form ----------------------------------------------------------
