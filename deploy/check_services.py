@@ -121,15 +121,18 @@ def problems(env: Optional[Mapping[str, str]] = None,
     return found
 
 
-def main() -> int:
-    found = problems()
+def report_missing(found: List[str], needed: str) -> bool:
+    """Prints each problem and what needs the services; True when there was any."""
     for problem in found:
         print(f"✗ {problem}", file=sys.stderr)
     if found:
-        print("扩容配置需要这三个服务都在运行 / the scale-out profile needs all three "
-              "running (README: Scale-out profile).", file=sys.stderr)
-        return 2
-    return 0
+        print(f"{needed} (README: Scale-out profile).", file=sys.stderr)
+    return bool(found)
+
+
+def main() -> int:
+    needed = "扩容配置需要这三个服务都在运行 / the scale-out profile needs all three running"
+    return 2 if report_missing(problems(), needed) else 0
 
 
 if __name__ == "__main__":

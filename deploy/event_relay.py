@@ -67,7 +67,7 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from deploy.check_services import TIMEOUT_SECONDS, problems, settings
+from deploy.check_services import TIMEOUT_SECONDS, problems, report_missing, settings
 
 logger = logging.getLogger("event_relay")
 
@@ -365,12 +365,8 @@ def main() -> int:
     except ValueError as error:
         print(f"✗ 配置错误 / configuration error: {error}", file=sys.stderr)
         return 2
-    found = problems(services=("postgresql", "rabbitmq"))
-    for problem in found:
-        print(f"✗ {problem}", file=sys.stderr)
-    if found:
-        print("事件中继需要 PostgreSQL 和 RabbitMQ / the event relay needs PostgreSQL and "
-              "RabbitMQ running (README: Scale-out profile).", file=sys.stderr)
+    needed = "事件中继需要 PostgreSQL 和 RabbitMQ / the event relay needs PostgreSQL and RabbitMQ running"
+    if report_missing(problems(services=("postgresql", "rabbitmq")), needed):
         return 2
     return asyncio.run(Relay(config).run())
 

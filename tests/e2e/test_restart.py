@@ -13,7 +13,6 @@ import secrets
 import signal
 import sqlite3
 import subprocess
-import urllib.request
 import uuid
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -22,7 +21,9 @@ from typing import Dict, Iterator, List, Optional
 import pytest
 
 from deploy.check_services import connect_postgres, problems, settings
-from tests.e2e.servers import MODEL, RASA, _spawn, _wait_until_up, free_port, stop
+from tests.e2e.servers import (
+    MODEL, RASA, _spawn, _wait_until_up, free_port, say_over_rest, stop,
+)
 
 # The tracker_store section of endpoints.scale.yml (PostgreSQL, settings from the environment).
 POSTGRES_STORE = """tracker_store:
@@ -81,13 +82,7 @@ class RestartableAssistant:
         self.rasa.wait()
 
     def say(self, sender: str, message: str) -> List[Dict]:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/webhooks/rest/webhook",
-            data=json.dumps({"sender": sender, "message": message}).encode("utf-8"),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as reply:
-            return json.loads(reply.read())
+        return say_over_rest(f"http://127.0.0.1:{self.port}", sender, message)
 
     def stored_events(self, sender: str) -> List[Dict]:
         query = "SELECT data FROM events WHERE sender_id = {} ORDER BY id"

@@ -2,38 +2,18 @@
 action server and both replicas sharing one conversation store; Ctrl-C stops them all."""
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
 import time
-import urllib.request
 import uuid
 
 import pytest
 
 from deploy.check_services import connect_postgres, connect_rabbitmq, problems
-from tests.e2e.servers import MODEL, REPO, free_port
+from tests.e2e.servers import MODEL, REPO, answers, free_port, say_over_rest
 
 pytestmark = pytest.mark.scale
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=30):
-            return True
-    except OSError:
-        return False
-
-
-def _say(port: int, sender: str, message: str):
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/webhooks/rest/webhook",
-        data=json.dumps({"sender": sender, "message": message}).encode("utf-8"),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as reply:
-        return json.loads(reply.read())
 
 
 def test_a_missing_service_is_named_with_its_variables_and_nothing_starts():
@@ -66,14 +46,14 @@ def test_starts_the_profile_replicas_share_conversations_and_ctrl_c_stops_all(tm
     sender = f"script-{run}"
     try:
         deadline = time.monotonic() + 240
-        while not all(_answers(f"http://127.0.0.1:{p}/webhooks/rest/") for p in ports):
+        while not all(answers(f"http://127.0.0.1:{p}/webhooks/rest/") for p in ports):
             log = (tmp_path / "run.log").read_text(errors="replace")[-3000:]
             assert script.poll() is None and time.monotonic() < deadline, log
             time.sleep(1)
         # Started on one replica, continued on the other: the slot is in PostgreSQL.
-        first = _say(ports[0], sender, "税务局打电话说我有一笔退税，让我去ATM上操作")
+        first = say_over_rest(f"http://127.0.0.1:{ports[0]}", sender, "税务局打电话说我有一笔退税，让我去ATM上操作")
         assert any(m.get("custom", {}).get("scam_type") == "tax_refund" for m in first)
-        assert "冒充税务局退税诈骗" in _say(ports[1], sender, "为什么说是诈骗")[0]["text"]
+        assert "冒充税务局退税诈骗" in say_over_rest(f"http://127.0.0.1:{ports[1]}", sender, "为什么说是诈骗")[0]["text"]
 
         os.killpg(script.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's group
         assert script.wait(timeout=60) == 130
@@ -93,4 +73,4 @@ def test_starts_the_profile_replicas_share_conversations_and_ctrl_c_stops_all(tm
 
         asyncio.run(delete_queue_and_exchange())
     for port in [*ports, action_port]:
-        assert not _answers(f"http://127.0.0.1:{port}/")
+        assert not answers(f"http://127.0.0.1:{port}/")
