@@ -24,6 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 RASA = str(Path(sys.executable).with_name("rasa"))
 MODEL = REPO / "models" / "assistant.tar.gz"
 STARTUP_SECONDS = 180
+# What endpoints.yml uses: the e2e tests run the store that ships.
+TRACKER_STORE = "runtime.tracker_store.CachingSQLTrackerStore"
 
 
 def free_port() -> int:
@@ -152,7 +154,7 @@ def running_assistant(
     rasa_port, actions_port = free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
     stores = stores or (
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "rasa.db"}"\n'
+        f'tracker_store:\n  type: {TRACKER_STORE}\n  dialect: "sqlite"\n  db: "{workdir / "rasa.db"}"\n'
     )
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'

@@ -1,0 +1,5 @@
+"""How the Rasa server runs fast: a tracker store that keeps live conversations in
+memory with a bounded history (tracker_store.py, history.py), and two fixes to the cost
+of Rasa 3.6's custom-action calls (action_calls.py). endpoints.yml names the tracker
+store; creating it installs the action-call fixes. bench/perf.py measures the effect.
+"""

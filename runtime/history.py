@@ -1,0 +1,72 @@
+"""A bounded working history for a long conversation.
+
+Every turn Rasa's policies replay the tracker's events into states, and every custom
+action call sends all of them to the action server, so stock Rasa gets slower with each
+turn. The working tracker keeps the last turns only, after a short prefix that restores
+what the earlier turns left behind (slot values, an active form). Nothing is deleted from
+the stored conversation: this is the copy the server thinks with.
+"""
+
+from typing import Iterable, List, Optional, Sequence
+
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered
+from rasa.shared.core.slots import Slot
+from rasa.shared.core.trackers import DialogueStateTracker
+
+# Policies look back a few turns (MemoizationPolicy: 5); forms and follow-ups a few more.
+DEFAULT_KEEP_TURNS = 8
+# Trimming waits until twice as many turns have piled up, so its cost (one replay of
+# the history) is paid once every KEEP_TURNS turns rather than every turn.
+DEFAULT_MAX_TURNS = 2 * DEFAULT_KEEP_TURNS
+
+
+def _tail_start(events: Sequence[Event], keep_turns: int) -> Optional[int]:
+    """Index where the last `keep_turns` customer turns begin (at the action_listen
+    before the message), or None when there are not more turns than that."""
+    user_positions = [i for i, event in enumerate(events) if isinstance(event, UserUttered)]
+    if len(user_positions) <= keep_turns:
+        return None
+    start = user_positions[-keep_turns]
+    before = events[start - 1] if start else None
+    if isinstance(before, ActionExecuted) and before.action_name == ACTION_LISTEN_NAME:
+        start -= 1
+    return start
+
+
+def state_prefix(
+    sender_id: str, earlier: Sequence[Event], slots: Iterable[Slot]
+) -> List[Event]:
+    """Events that leave a fresh tracker where `earlier` left it: a SlotSet for each slot
+    not at its initial value, and the form that was active, if any."""
+    replayed = DialogueStateTracker.from_events(sender_id, list(earlier), slots)
+    timestamp = earlier[-1].timestamp if earlier else None
+    prefix: List[Event] = [
+        SlotSet(name, slot.value, timestamp=timestamp)
+        for name, slot in replayed.slots.items()
+        if slot.value != slot.initial_value
+    ]
+    if replayed.active_loop_name:
+        prefix.append(ActiveLoop(replayed.active_loop_name, timestamp=timestamp))
+    return prefix
+
+
+def bounded_tracker(
+    tracker: DialogueStateTracker,
+    slots: Iterable[Slot],
+    keep_turns: int = DEFAULT_KEEP_TURNS,
+    max_turns: int = DEFAULT_MAX_TURNS,
+) -> DialogueStateTracker:
+    """`tracker` itself while it has at most `max_turns` customer turns or a form is
+    running; otherwise a new tracker with the state prefix and the last `keep_turns`
+    turns, in the same state as `tracker`."""
+    events = list(tracker.events)
+    if tracker.active_loop_name or _tail_start(events, max_turns) is None:
+        return tracker
+    start = _tail_start(events, keep_turns)
+    slots = list(slots)
+    prefix = state_prefix(tracker.sender_id, events[:start], slots)
+    bounded = DialogueStateTracker.from_events(tracker.sender_id, prefix + events[start:], slots)
+    bounded.model_id = tracker.model_id
+    bounded.assistant_id = tracker.assistant_id
+    return bounded
