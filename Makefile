@@ -12,7 +12,7 @@ MODEL := models/assistant.tar.gz
 # Training depends on what the model is made of; nothing else triggers a retrain.
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f) $(wildcard components/*.py)
 
-.PHONY: help install run run-scaled train validate test lint shell bench-nlu qr purge clean
+.PHONY: help install run run-scaled train validate test lint shell bench bench-nlu qr purge clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,7 +51,10 @@ test: $(MODEL) ## the whole test suite (unit, data, conversation, end-to-end ove
 	$(PY) -m pytest
 
 lint: $(INSTALLED) ## ruff
-	$(VENV)/bin/ruff check actions channels components tests bench tools deploy
+	$(VENV)/bin/ruff check actions channels components runtime tests bench tools deploy
+
+bench: $(MODEL) ## against bare Rasa in one run: throughput, latency, long conversations, memory, cold start, training
+	$(PY) bench/perf.py $(if $(BENCH_SECONDS),--seconds $(BENCH_SECONDS))
 
 bench-nlu: $(MODEL) ## 5-fold cross-validation, hold-out accuracy, training time, server memory
 	$(PY) bench/nlu.py

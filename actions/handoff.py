@@ -50,11 +50,15 @@ def new_reference() -> str:
     return "FZ-" + "".join(secrets.choice(REFERENCE_LETTERS) for _ in range(6))
 
 
+# Rasa's SQL store, and ours on the same tables (runtime/tracker_store.py).
+SQL_TRACKER_STORES = ("sql", "runtime.tracker_store.cachingsqltrackerstore")
+
+
 def tracker_store_url(endpoints_file: Path) -> str:
     """The SQLAlchemy URL of the SQL tracker store that endpoints_file configures."""
     config = yaml.safe_load(endpoints_file.read_text(encoding="utf-8")) or {}
     store = {k: os.path.expandvars(str(v)) for k, v in (config.get("tracker_store") or {}).items()}
-    if store.get("type", "").upper() != "SQL":
+    if store.get("type", "").lower() not in SQL_TRACKER_STORES:
         raise ValueError(f"{endpoints_file}: handoff records need an SQL tracker store")
     dialect = store.get("dialect", "sqlite")
     if dialect == "sqlite":

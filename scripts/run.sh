@@ -8,6 +8,10 @@ RASA_PORT=${RASA_PORT:-5005}
 ACTION_PORT=${ACTION_PORT:-5055}
 MODEL=${MODEL:-models/assistant.tar.gz}
 source scripts/server_secrets.sh
+# One TensorFlow thread per pool: the server's concurrency is its event loop's, and on a
+# small machine TF's own pools only contend with it (bench/perf.py measures the effect).
+export TF_INTRA_OP_PARALLELISM_THREADS=${TF_INTRA_OP_PARALLELISM_THREADS:-1}
+export TF_INTER_OP_PARALLELISM_THREADS=${TF_INTER_OP_PARALLELISM_THREADS:-1}
 
 ENDPOINTS=endpoints.yml
 if [ "$ACTION_PORT" != 5055 ]; then

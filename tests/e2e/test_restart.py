@@ -22,7 +22,7 @@ import pytest
 
 from deploy.check_services import connect_postgres, problems, settings
 from tests.e2e.servers import (
-    MODEL, RASA, _spawn, _wait_until_up, free_port, say_over_rest, stop,
+    MODEL, RASA, TRACKER_STORE, _spawn, _wait_until_up, free_port, say_over_rest, stop,
 )
 
 # The tracker_store section of endpoints.scale.yml (PostgreSQL, settings from the environment).
@@ -38,7 +38,7 @@ POSTGRES_STORE = """tracker_store:
 
 
 def sqlite_store(workdir: Path) -> str:
-    return f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "rasa.db"}"\n'
+    return f'tracker_store:\n  type: {TRACKER_STORE}\n  dialect: "sqlite"\n  db: "{workdir / "rasa.db"}"\n'
 
 
 class RestartableAssistant:

@@ -19,7 +19,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from actions.handoff import HandoffRequest, record_handoff
+from actions.handoff import HandoffRequest, record_handoff, tracker_store_url
 from tools import retention
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -381,3 +381,17 @@ def test_postgres_from_endpoints_with_postgresql_schema(pg_schema, tmp_path, mon
     assert events_per_sender(plain, before, schema) == {**before, "old-1": 0, "old-2": 0}
     assert handoff_senders(url) == ["recent"]
     store.engine.dispose()
+
+
+@pytest.mark.parametrize("store_type", ["SQL", "runtime.tracker_store.CachingSQLTrackerStore"])
+def test_both_sql_tracker_stores_name_the_database(tmp_path, store_type):
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(f'tracker_store:\n  type: {store_type}\n  dialect: "sqlite"\n  db: "x.db"\n')
+    assert tracker_store_url(endpoints) == "sqlite:///x.db"
+
+
+def test_a_tracker_store_without_sql_tables_is_refused(tmp_path):
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text("tracker_store:\n  type: redis\n  url: localhost\n")
+    with pytest.raises(ValueError, match="SQL tracker store"):
+        tracker_store_url(endpoints)

@@ -1,0 +1,163 @@
+"""A bounded asyncio load generator for the REST channel (used by bench/perf.py).
+
+Each virtual customer holds one conversation at a time: a first message from a fixed
+mix of realistic Chinese stories, then the follow-ups a customer sends, then a new
+conversation under a new sender id. A turn is one POST and its complete answer.
+"""
+
+import asyncio
+import itertools
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+import aiohttp
+
+# One conversation per line: what a customer types, turn by turn.
+CONVERSATIONS: Sequence[Sequence[str]] = (
+    ("税务局打电话说我有购房退税，要我去ATM操作", "为什么说是诈骗", "我已经转账了"),
+    ("公安说我涉嫌洗钱，要把钱转到安全账户", "那我现在该怎么办"),
+    ("有人说是社保局的，我的医保卡被冻结了，要我提供银行卡号", "怎么核实"),
+    ("银行客服发短信让我把验证码告诉他", "我还没给", "核实一个电话号码 02112345678"),
+    ("我妈接到电话说她中了大奖，要先交手续费", "真的有这种案例吗"),
+    ("刚才接了个奇怪的电话", "说是快递公司的", "让我下载一个软件", "还没有"),
+    ("网上认识的老师带我炒股，说稳赚不赔", "转人工"),
+    ("有人冒充我儿子说出车祸了急需用钱", "怎么办"),
+    ("你好", "有人让我刷单返利，先垫付再返佣金", "我已经转了5000元"),
+    ("贷款APP说我流水不够要先交解冻费", "帮我把提醒发给家人"),
+    ("快递客服说我买的东西有质量问题要理赔", "链接 http://tb-refund.example.cn 能点吗"),
+    ("微信上说是我领导，让我帮忙转一笔钱", "谢谢"),
+)
+
+
+# The long conversation repeats these ten turns: any ten consecutive turns hold the
+# same messages, so their median latency compares across the conversation.
+LONG_CONVERSATION_CYCLE: Sequence[str] = (
+    "税务局打电话说我有购房退税",
+    "为什么说是诈骗",
+    "我怎么核实",
+    "核实一个电话号码 02112345678",
+    "公安说我涉嫌洗钱，要把钱转到安全账户",
+    "有没有真实案例",
+    "那我现在该怎么办",
+    "谢谢",
+    "链接 http://tb-refund.example.cn 能点吗",
+    "你好",
+)
+
+
+@dataclass
+class LoadResult:
+    concurrency: int
+    seconds: float
+    latencies_ms: List[float] = field(default_factory=list)
+    errors: int = 0
+    error_samples: List[str] = field(default_factory=list)
+
+    @property
+    def turns(self) -> int:
+        return len(self.latencies_ms)
+
+    @property
+    def turns_per_second(self) -> float:
+        return self.turns / self.seconds if self.seconds else 0.0
+
+    def percentile(self, fraction: float) -> float:
+        return percentile(self.latencies_ms, fraction)
+
+    def as_dict(self) -> Dict:
+        return {
+            "concurrency": self.concurrency,
+            "turns": self.turns,
+            "seconds": round(self.seconds, 2),
+            "turns_per_second": round(self.turns_per_second, 2),
+            "p50_ms": round(self.percentile(0.50), 1),
+            "p95_ms": round(self.percentile(0.95), 1),
+            "p99_ms": round(self.percentile(0.99), 1),
+            "errors": self.errors,
+        }
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile; nan for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(fraction * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+async def post_turn(
+    session: aiohttp.ClientSession, url: str, sender: str, message: str
+) -> Optional[str]:
+    """One turn; None when it was answered, else what went wrong."""
+    body = json.dumps({"sender": sender, "message": message}, ensure_ascii=False)
+    async with session.post(
+        url, data=body.encode("utf-8"), headers={"Content-Type": "application/json"}
+    ) as reply:
+        raw = await reply.read()
+    if reply.status != 200:
+        return f"HTTP {reply.status}: {raw[:200]!r}"
+    messages = json.loads(raw)
+    if not messages:
+        return "empty answer"
+    return None
+
+
+async def run_load(
+    webhook: str, concurrency: int, seconds: float, warmup_seconds: float = 2.0,
+    run_id: str = "load",
+) -> LoadResult:
+    """`concurrency` customers talking for warm-up plus `seconds`; only turns that start
+    after the warm-up count."""
+    result = LoadResult(concurrency=concurrency, seconds=seconds)
+    conversation_ids = itertools.count()
+    started = time.perf_counter()
+    measure_from = started + warmup_seconds
+    stop_at = measure_from + seconds
+    timeout = aiohttp.ClientTimeout(total=60)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+
+    async def customer(number: int) -> None:
+        while time.perf_counter() < stop_at:
+            conversation_number = next(conversation_ids)
+            script = CONVERSATIONS[conversation_number % len(CONVERSATIONS)]
+            sender = f"{run_id}-{number}-{conversation_number}"
+            for message in script:
+                turn_started = time.perf_counter()
+                if turn_started >= stop_at:
+                    return
+                try:
+                    problem = await post_turn(session, webhook, sender, message)
+                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+                    problem = f"{type(error).__name__}: {error}"
+                if turn_started < measure_from:
+                    continue
+                if problem:
+                    result.errors += 1
+                    if len(result.error_samples) < 5:
+                        result.error_samples.append(problem)
+                else:
+                    result.latencies_ms.append((time.perf_counter() - turn_started) * 1000)
+
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        await asyncio.gather(*(customer(n) for n in range(concurrency)))
+    # Turns still running at stop_at finish late; the window is what was asked for.
+    result.seconds = max(seconds, time.perf_counter() - measure_from) if result.turns else seconds
+    return result
+
+
+async def long_conversation(webhook: str, turns: int, sender: str) -> List[float]:
+    """Latency (ms) of each turn of one conversation `turns` long, in order."""
+    script = LONG_CONVERSATION_CYCLE
+    latencies = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        for number in range(turns):
+            started = time.perf_counter()
+            problem = await post_turn(session, webhook, sender, script[number % len(script)])
+            if problem:
+                raise RuntimeError(f"turn {number + 1} of the long conversation: {problem}")
+            latencies.append((time.perf_counter() - started) * 1000)
+    return latencies

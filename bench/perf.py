@@ -1,0 +1,228 @@
+"""Performance benchmark: the assistant against bare Rasa 3.6.21, in one run.
+
+    make bench        (or: .venv/bin/python bench/perf.py [--seconds 20] [--skip-training])
+
+On loopback, one server at a time: the assistant as `make run` starts it (custom
+actions, SQLite persistence, runtime/) and the bare baseline (bench/bare.py: the same
+NLU model, no custom actions, in-memory tracker store). For each: turns per second and
+p50/p95/p99 latency at concurrency 1, 8 and 32 (bench/load.py), turn 1 against turns
+100 and 200 of one long conversation, memory (RSS) after the load, cold start (command
+to first answer). Also the assistant's full training time. Prints a table with the
+targets of issue 6; writes bench/out/perf.json and a plot, bench/out/perf.png.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench import load  # noqa: E402
+from bench.bare import write_bare_project  # noqa: E402
+from bench.nlu import training_seconds  # noqa: E402
+from tests.e2e.servers import (  # noqa: E402
+    RASA, _spawn, _wait_until_up, free_port, running_assistant, say_over_rest, stop,
+)
+
+OUT = REPO / "bench" / "out"
+BARE_DIR = REPO / "build" / "bench-bare"
+CONCURRENCY = (1, 8, 32)
+LONG_TURNS = 200
+WINDOW = 10  # turns per latency figure of the long conversation
+# scripts/run.sh runs TensorFlow on one thread per pool: the server's concurrency is
+# its event loop's, and on two cores TF's own thread pools only contend with it.
+OUR_ENV = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
+
+
+@dataclass
+class Server:
+    name: str
+    webhook: str
+    processes: List[psutil.Process]  # whose memory counts as the server's
+    cold_start_seconds: float
+    action_server: Optional[psutil.Process] = None
+
+    def rss_mb(self) -> float:
+        total = 0
+        for process in self.processes:
+            for member in [process, *process.children(recursive=True)]:
+                try:
+                    total += member.memory_info().rss
+                except psutil.NoSuchProcess:
+                    pass
+        return total / 2**20
+
+
+def first_answer_seconds(started: float, rasa_url: str) -> float:
+    """Seconds from `started` (the command) to the first answered customer turn."""
+    say_over_rest(rasa_url, "bench-cold-start", "你好")
+    return time.perf_counter() - started
+
+
+@contextmanager
+def ours(scratch: Path) -> Iterator[Server]:
+    started = time.perf_counter()
+    with running_assistant(scratch / "ours", OUR_ENV) as assistant:
+        cold = first_answer_seconds(started, assistant.rasa_url)
+        yield Server("反诈助手", assistant.webhook, [psutil.Process(assistant.rasa.pid)], cold,
+                     action_server=psutil.Process(assistant.actions.pid))
+
+
+def bare_model() -> Path:
+    """Trains the bare project when its inputs changed (Rasa skips an unchanged one)."""
+    write_bare_project(BARE_DIR)
+    subprocess.run(
+        [RASA, "train", "--fixed-model-name", "bare", "--out", "models"],
+        cwd=BARE_DIR, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+    )
+    return BARE_DIR / "models" / "bare.tar.gz"
+
+
+@contextmanager
+def bare(scratch: Path, model: Path) -> Iterator[Server]:
+    port = free_port()
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
+    log = scratch / "bare.log"
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [RASA, "run", "--model", str(model), "--port", str(port)],
+        cwd=BARE_DIR, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_up(f"{url}/webhooks/rest/", process, log)
+        cold = first_answer_seconds(started, url)
+        yield Server("bare Rasa", f"{url}/webhooks/rest/webhook", [psutil.Process(process.pid)], cold)
+    finally:
+        stop(process)
+
+
+def measure(server: Server, seconds: float) -> Dict:
+    figures: Dict = {"cold_start_s": round(server.cold_start_seconds, 1), "load": []}
+    for concurrency in CONCURRENCY:
+        result = asyncio.run(load.run_load(
+            server.webhook, concurrency, seconds, run_id=f"c{concurrency}"))
+        figures["load"].append(result.as_dict())
+        if result.error_samples:
+            figures.setdefault("error_samples", []).extend(result.error_samples)
+        print(f"  {server.name} c={concurrency}: {result.as_dict()}", flush=True)
+    latencies = asyncio.run(load.long_conversation(server.webhook, LONG_TURNS, "bench-long"))
+    figures["long_conversation_ms"] = [round(x, 2) for x in latencies]
+    figures["turn_ms"] = {
+        str(turn): round(statistics.median(latencies[turn - WINDOW:turn] if turn > 1
+                                           else latencies[:WINDOW]), 1)
+        for turn in (1, 100, 200)
+    }
+    figures["rss_mb"] = round(server.rss_mb(), 1)
+    if server.action_server is not None:
+        figures["action_server_mb"] = round(server.action_server.memory_info().rss / 2**20, 1)
+    return figures
+
+
+def at(figures: Dict, concurrency: int) -> Dict:
+    return next(row for row in figures["load"] if row["concurrency"] == concurrency)
+
+
+def report(results: Dict) -> List[str]:
+    ours_, bare_ = results["ours"], results["bare"]
+    lines = [f"{'':32}{'反诈助手':>14}{'bare Rasa':>12}   target (issue 6)"]
+
+    def row(name: str, mine, theirs, target: str = "") -> None:
+        lines.append(f"{name:32}{mine:>14}{theirs:>12}   {target}")
+
+    for c in CONCURRENCY:
+        a, b = at(ours_, c), at(bare_, c)
+        row(f"c={c} turns/s", a["turns_per_second"], b["turns_per_second"],
+            f">= 1.0x bare: {a['turns_per_second'] / b['turns_per_second']:.2f}x" if c == 8 else
+            f"{a['turns_per_second'] / b['turns_per_second']:.2f}x bare")
+        row(f"c={c} p50 / p95 / p99 ms", f"{a['p50_ms']:.0f}/{a['p95_ms']:.0f}/{a['p99_ms']:.0f}",
+            f"{b['p50_ms']:.0f}/{b['p95_ms']:.0f}/{b['p99_ms']:.0f}",
+            {1: "p50 <= 40", 8: "p99 <= 200"}.get(c, ""))
+        row(f"c={c} errors", a["errors"], b["errors"], "0")
+    for turn in ("1", "100", "200"):
+        row(f"turn {turn} of {LONG_TURNS}, median of {WINDOW} ms", ours_["turn_ms"][turn],
+            bare_["turn_ms"][turn])
+    growth = lambda f: f["turn_ms"]["200"] / f["turn_ms"]["1"]  # noqa: E731
+    row("turn 200 / turn 1", f"{growth(ours_):.2f}x", f"{growth(bare_):.2f}x", "<= 1.5x")
+    row("Rasa server RSS after load MB", ours_["rss_mb"], bare_["rss_mb"], "<= 1024")
+    row("action server RSS MB", ours_["action_server_mb"], "-")
+    row("cold start s (command to answer)", ours_["cold_start_s"], bare_["cold_start_s"], "<= 20")
+    if "training_s" in results:
+        row("training time s (rasa train --force)", results["training_s"], "-")
+    return lines
+
+
+def plot(results: Dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (by_load, by_turn) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for key, label, colour in (("ours", "assistant", "tab:blue"), ("bare", "bare Rasa", "tab:grey")):
+        rows = results[key]["load"]
+        xs = [r["concurrency"] for r in rows]
+        by_load.plot(xs, [r["p50_ms"] for r in rows], "o-", color=colour, label=f"{label} p50")
+        by_load.plot(xs, [r["p99_ms"] for r in rows], "s--", color=colour, label=f"{label} p99")
+        latencies = results[key]["long_conversation_ms"]
+        smoothed = [statistics.median(latencies[max(0, i - WINDOW + 1):i + 1])
+                    for i in range(len(latencies))]
+        by_turn.plot(range(1, len(latencies) + 1), smoothed, color=colour, label=label)
+    by_load.set(xscale="log", xticks=list(CONCURRENCY), xticklabels=[str(c) for c in CONCURRENCY],
+                xlabel="concurrent customers", ylabel="latency (ms)",
+                title="Latency against concurrency")
+    by_turn.set(xlabel="turn of one conversation", ylabel=f"latency (ms, median of {WINDOW})",
+                title="Latency against turn number")
+    for axes in (by_load, by_turn):
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0,
+                        help="measured seconds per concurrency level (after 2 s of warm-up)")
+    parser.add_argument("--skip-training", action="store_true",
+                        help="leave out the full training run (about two minutes)")
+    args = parser.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    results: Dict = {"machine": {"cpus": os.cpu_count()}, "seconds_per_level": args.seconds}
+
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        scratch = Path(scratch_dir)
+        if not args.skip_training:
+            print("training the assistant from scratch ...", flush=True)
+            results["training_s"] = round(training_seconds(scratch), 1)
+        print("training the bare baseline (skipped when unchanged) ...", flush=True)
+        model = bare_model()
+        print("measuring the assistant ...", flush=True)
+        with ours(scratch) as server:
+            results["ours"] = measure(server, args.seconds)
+        print("measuring bare Rasa ...", flush=True)
+        with bare(scratch, model) as server:
+            results["bare"] = measure(server, args.seconds)
+
+    (OUT / "perf.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
+    plot(results, OUT / "perf.png")
+    print("\n" + "\n".join(report(results)))
+    print(f"\nraw figures: {OUT / 'perf.json'}; plot: {OUT / 'perf.png'}")
+
+
+if __name__ == "__main__":
+    main()
