@@ -8,7 +8,6 @@ conversation under a new sender id. A turn is one POST and its complete answer.
 import asyncio
 import itertools
 import json
-import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
