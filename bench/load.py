@@ -1,34 +1,51 @@
 """A bounded asyncio load generator for the REST channel (used by bench/perf.py).
 
-Each virtual customer holds one conversation at a time: a first message from a fixed
-mix of realistic Chinese stories, then the follow-ups a customer sends, then a new
-conversation under a new sender id. A turn is one POST and its complete answer.
+Each virtual customer holds one conversation at a time: a first message (a customer's
+story), then the follow-ups customers send, then a new conversation under a new sender
+id. A turn is one POST and its complete answer.
 """
 
 import asyncio
 import itertools
 import json
+import random
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import aiohttp
+import yaml
 
-# One conversation per line: what a customer types, turn by turn.
-CONVERSATIONS: Sequence[Sequence[str]] = (
-    ("税务局打电话说我有购房退税，要我去ATM操作", "为什么说是诈骗", "我已经转账了"),
-    ("公安说我涉嫌洗钱，要把钱转到安全账户", "那我现在该怎么办"),
-    ("有人说是社保局的，我的医保卡被冻结了，要我提供银行卡号", "怎么核实"),
-    ("银行客服发短信让我把验证码告诉他", "我还没给", "核实一个电话号码 02112345678"),
-    ("我妈接到电话说她中了大奖，要先交手续费", "真的有这种案例吗"),
-    ("刚才接了个奇怪的电话", "说是快递公司的", "让我下载一个软件", "还没有"),
-    ("网上认识的老师带我炒股，说稳赚不赔", "转人工"),
-    ("有人冒充我儿子说出车祸了急需用钱", "怎么办"),
-    ("你好", "有人让我刷单返利，先垫付再返佣金", "我已经转了5000元"),
-    ("贷款APP说我流水不够要先交解冻费", "帮我把提醒发给家人"),
-    ("快递客服说我买的东西有质量问题要理赔", "链接 http://tb-refund.example.cn 能点吗"),
-    ("微信上说是我领导，让我帮忙转一笔钱", "谢谢"),
+REPO = Path(__file__).resolve().parents[1]
+# Each conversation opens with a customer's own story: the hold-out examples, written
+# apart from the training data, 350 texts, none repeated within a run of a few hundred
+# conversations. Then one to three of the follow-ups customers send most, which do
+# repeat (the form's answers among them when the story was vague).
+FOLLOW_UPS: Sequence[Sequence[str]] = (
+    ("为什么说是诈骗",),
+    ("我已经转账了", "怎么办"),
+    ("我怎么核实", "谢谢"),
+    ("不知道", "还没有", "转人工"),
+    ("有没有真实案例", "帮我写段话发给家里人提个醒"),
+    ("公检法", "转账汇款", "还没有"),
+    ("核实一个电话号码 02112345678",),
+    ("那我现在该怎么办", "谢谢"),
 )
+
+
+def first_messages() -> List[str]:
+    """The hold-out examples, in a fixed shuffled order."""
+    data = yaml.safe_load((REPO / "tests" / "nlu_holdout.yml").read_text(encoding="utf-8"))
+    texts = [line[2:].strip() for block in data["nlu"]
+             for line in block["examples"].splitlines() if line.startswith("- ")]
+    random.Random(2026).shuffle(texts)
+    return texts
+
+
+def conversation_script(number: int, stories: Sequence[str]) -> List[str]:
+    """Conversation `number` of a run: a story, then its follow-ups."""
+    return [stories[number % len(stories)], *FOLLOW_UPS[number % len(FOLLOW_UPS)]]
 
 
 # The long conversation repeats these ten turns: any ten consecutive turns hold the
@@ -113,6 +130,7 @@ async def run_load(
     after the warm-up count."""
     result = LoadResult(concurrency=concurrency, seconds=seconds)
     conversation_ids = itertools.count()
+    stories = first_messages()
     started = time.perf_counter()
     measure_from = started + warmup_seconds
     stop_at = measure_from + seconds
@@ -122,7 +140,7 @@ async def run_load(
     async def customer(number: int) -> None:
         while time.perf_counter() < stop_at:
             conversation_number = next(conversation_ids)
-            script = CONVERSATIONS[conversation_number % len(CONVERSATIONS)]
+            script = conversation_script(conversation_number, stories)
             sender = f"{run_id}-{number}-{conversation_number}"
             for message in script:
                 turn_started = time.perf_counter()
@@ -149,10 +167,16 @@ async def run_load(
 
 
 async def long_conversation(webhook: str, turns: int, sender: str) -> List[float]:
-    """Latency (ms) of each turn of one conversation `turns` long, in order."""
+    """Latency (ms) of each turn of one conversation `turns` long, in order.
+
+    One cycle is sent first in another conversation, so that a server which remembers
+    texts it has seen (runtime/nlu_cache.py) does so from turn 1: the figures then
+    compare the history's length alone."""
     script = LONG_CONVERSATION_CYCLE
     latencies = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        for message in script:
+            await post_turn(session, webhook, f"{sender}-warm-up", message)
         for number in range(turns):
             started = time.perf_counter()
             problem = await post_turn(session, webhook, sender, script[number % len(script)])

@@ -34,7 +34,7 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from runtime import action_calls
+from runtime import action_calls, nlu_cache
 from runtime.history import DEFAULT_KEEP_TURNS, DEFAULT_MAX_TURNS, bounded_tracker
 
 logger = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         # One thread: SQLite allows one writer, and the order of writes is kept.
         self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker-db")
         action_calls.install()
+        nlu_cache.install()
 
     def _keep_sqlite_connections_open(self) -> None:
         """SQLAlchemy opens a new SQLite connection per query; keep them, and use the
