@@ -14,8 +14,9 @@ from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, 
 from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
 
-# Policies look back a few turns (MemoizationPolicy: 5); forms and follow-ups a few more.
-DEFAULT_KEEP_TURNS = 8
+# Policies look back a few actions (MemoizationPolicy: 5, two or three turns); a running
+# form is never cut, and slots carry what follow-ups need from earlier turns.
+DEFAULT_KEEP_TURNS = 4
 # Trimming waits until twice as many turns have piled up, so its cost (one replay of
 # the history) is paid once every KEEP_TURNS turns rather than every turn.
 DEFAULT_MAX_TURNS = 2 * DEFAULT_KEEP_TURNS

@@ -34,7 +34,7 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from runtime import action_calls, nlu_cache
+from runtime import action_calls, graph_runner, nlu_cache
 from runtime.history import DEFAULT_KEEP_TURNS, DEFAULT_MAX_TURNS, bounded_tracker
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class CachingSQLTrackerStore(SQLTrackerStore):
 
     endpoints.yml: `type: runtime.tracker_store.CachingSQLTrackerStore`, the options of
     Rasa's SQL store (dialect, url, db, ...), and optionally cache_size (default 1000
-    conversations), cache_seconds (3600), keep_turns (8), max_turns (16) and
+    conversations), cache_seconds (3600), keep_turns (4), max_turns (8) and
     check_database (false).
     """
 
@@ -85,6 +85,7 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker-db")
         action_calls.install()
         nlu_cache.install()
+        graph_runner.install()
 
     def _keep_sqlite_connections_open(self) -> None:
         """SQLAlchemy opens a new SQLite connection per query; keep them, and use the

@@ -4,7 +4,7 @@ the stored conversation."""
 
 from tests.e2e.test_conversation import payloads
 
-TURNS_OF_CHAT = 24  # beyond the 16 turns the server keeps before trimming
+TURNS_OF_CHAT = 24  # beyond the 8 turns the server keeps before trimming
 
 
 def test_a_long_conversation_keeps_its_meaning_and_its_record(assistant):

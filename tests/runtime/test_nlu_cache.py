@@ -1,22 +1,11 @@
 """The remembered NLU result is the model's result, whoever sends the text, and a copy."""
 
-import asyncio
-
 import pytest
-from rasa.core.agent import load_agent
 from rasa.core.channels.channel import UserMessage
 
 from runtime import nlu_cache
-from tests.e2e.servers import MODEL
 
 SHORT_TEXTS = ["不知道", "公检法", "为什么说是诈骗", "核实一下 02112345678", "轉人工", "thanks", "/greet"]
-
-
-@pytest.fixture(scope="module")
-def processor():
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `make train` (make test does it for you)")
-    return asyncio.run(load_agent(model_path=str(MODEL))).processor
 
 
 def model_result(processor, text, **message):
