@@ -1,6 +1,11 @@
-"""How the Rasa server runs fast: a tracker store that keeps live conversations in
-memory with a bounded history (tracker_store.py, history.py), two fixes to the cost of
-Rasa 3.6's custom-action calls (action_calls.py) and the NLU result of a text seen
-before (nlu_cache.py). endpoints.yml names the tracker store; creating it installs the
-other two. bench/perf.py measures the effect.
+"""How the Rasa server runs fast (README, Performance; bench/perf.py measures it).
+
+- tracker_store.py: live conversations kept in memory, only new events written, off the
+  event loop; history.py bounds what is kept;
+- action_calls.py: custom-action responses validated without re-checking the schema,
+  calls on a kept connection;
+- nlu_cache.py: the NLU result of a short text seen before;
+- graph_runner.py: the model graph run without dask's scheduler.
+
+endpoints.yml names the tracker store; creating it installs the others.
 """

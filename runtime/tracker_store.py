@@ -11,9 +11,12 @@ retention job, the handoff records and the event relay see the same rows, but:
 - every query runs on one database thread, off the event loop;
 - the tracker it keeps is bounded (history.py), so turn 200 costs what turn 10 does.
 
-`check_database: true` (the scale-out profile, several servers on one database) asks the
-database before each turn whether another server wrote to the conversation, and reloads
-it if so. One server on its own database (the default) skips that query.
+`check_database: true` (several Sanic workers or servers on one database) asks the
+database before each turn whether another one wrote to the conversation, and reloads it
+if so. One server on its own database (the default) skips that query.
+
+Creating the store also installs the rest of runtime/ (action calls, NLU cache, graph
+runner): Rasa creates it at start-up from endpoints.yml, before the first turn.
 """
 
 import asyncio
