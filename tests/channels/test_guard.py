@@ -24,6 +24,7 @@ from actions.numbers import unlisted_numbers
 from actions.settings import Bank
 from channels.guard import (
     DEFAULT_REPLY_TIMEOUT_SECONDS,
+    DEFAULT_TURNS_AT_ONCE,
     MASKED_METADATA_KEY,
     PER_IP_ENV,
     PER_SENDER_ENV,
@@ -37,6 +38,7 @@ from channels.guard import (
     safe_reply,
     shared_limits,
     too_fast_message,
+    turns_at_once_from_env,
 )
 
 BANK = Bank("招商银行", "95555")
@@ -244,6 +246,63 @@ def test_a_slow_assistant_gets_the_safe_reply_in_time_and_finishes_its_turn():
     assert [m["text"] for m in answer] == [safe_reply(BANK)]
     assert waited < 0.4
     assert turn.finished  # shielded: the turn (and what Rasa saves) was not cancelled
+
+
+def test_turns_at_once_from_the_environment():
+    assert turns_at_once_from_env({}) == DEFAULT_TURNS_AT_ONCE
+    assert turns_at_once_from_env({"MAX_TURNS_AT_ONCE": " 8 "}) == 8
+    for bad in ("0", "-1", "2.5", "many", "1001"):
+        with pytest.raises(ValueError, match="MAX_TURNS_AT_ONCE"):
+            turns_at_once_from_env({"MAX_TURNS_AT_ONCE": bad})
+
+
+class CountingTurn(ScriptedTurn):
+    """A turn that records how many turns were running at once."""
+
+    running = 0
+    most = 0
+
+    async def __call__(self, text: str, metadata: Optional[Dict]) -> None:
+        CountingTurn.running += 1
+        CountingTurn.most = max(CountingTurn.most, CountingTurn.running)
+        try:
+            await super().__call__(text, metadata)
+        finally:
+            CountingTurn.running -= 1
+
+
+def test_no_more_turns_run_at_once_than_allowed_and_all_are_answered():
+    CountingTurn.running = CountingTurn.most = 0
+    guards = [TurnGuard(BANK, 5, turns_at_once=2), TurnGuard(BANK, 5, turns_at_once=2)]
+    turns = [CountingTurn(lambda text: [f"答{text}"], delay=0.05) for _ in range(6)]
+
+    async def six_customers_through_two_channels():
+        return await asyncio.gather(*(
+            guards[n % 2].answer(turn, str(n), None, turn.replies, SENDER)
+            for n, turn in enumerate(turns)
+        ))
+
+    answers = asyncio.run(six_customers_through_two_channels())
+    assert CountingTurn.most == 2  # the slots are shared by the channels' guards
+    assert [[m["text"] for m in answer] for answer in answers] == [[f"答{n}"] for n in range(6)]
+
+
+def test_a_turn_that_waits_too_long_for_a_slot_gets_the_safe_reply_and_still_runs():
+    slow = ScriptedTurn(lambda text: ["slow answer"], delay=0.4)
+    waiting = ScriptedTurn(lambda text: ["answer after the wait"])
+    guard = TurnGuard(BANK, 0.2, turns_at_once=1)
+
+    async def two_customers():
+        first = asyncio.ensure_future(guard.answer(slow, "一", None, slow.replies, SENDER))
+        await asyncio.sleep(0.01)
+        second = await guard.answer(waiting, "二", None, waiting.replies, SENDER)
+        await first
+        await asyncio.sleep(0.5)
+        return second
+
+    second = asyncio.run(two_customers())
+    assert [m["text"] for m in second] == [safe_reply(BANK)]
+    assert waiting.finished  # it ran once the slot was free, so its events are saved
 
 
 def test_a_client_that_hangs_up_does_not_cancel_the_turn():
