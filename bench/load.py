@@ -18,10 +18,11 @@ import aiohttp
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-# Each conversation opens with a customer's own story: the hold-out examples, written
-# apart from the training data, 350 texts, none repeated within a run of a few hundred
-# conversations. Then one to three of the follow-ups customers send most, which do
-# repeat (the form's answers among them when the story was vague).
+# Each conversation opens with a customer's first message: one of the 350 hold-out
+# examples, written apart from the training data. A run goes round them several times;
+# the stories among them are longer than what runtime/nlu_cache.py keeps, and the short
+# ones (greetings, questions) repeat in real traffic too. Then one to three of the
+# follow-ups customers send most (the form's answers among them when the story was vague).
 FOLLOW_UPS: Sequence[Sequence[str]] = (
     ("为什么说是诈骗",),
     ("我已经转账了", "怎么办"),
