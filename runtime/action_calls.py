@@ -41,19 +41,9 @@ _valid_events: "OrderedDict[str, None]" = OrderedDict()
 VALID_EVENTS_REMEMBERED = 2048
 
 
-def _known_valid(result: Any) -> bool:
-    """Whether `result` certainly passes: an object whose responses are objects and whose
-    events list was found valid before."""
-    if not isinstance(result, dict):
-        return False
+def _responses_are_objects(result: Dict[str, Any]) -> bool:
     responses = result.get("responses", [])
-    if not isinstance(responses, list) or not all(isinstance(r, dict) for r in responses):
-        return False
-    key = _events_key(result)
-    if key in _valid_events:
-        _valid_events.move_to_end(key)
-        return True
-    return False
+    return isinstance(responses, list) and all(isinstance(r, dict) for r in responses)
 
 
 def _events_key(result: Dict[str, Any]) -> str:
@@ -61,15 +51,13 @@ def _events_key(result: Dict[str, Any]) -> str:
     return json.dumps(["events" in result, result.get("events")], sort_keys=True, default=repr)
 
 
-def _remember_valid(result: Dict[str, Any]) -> None:
-    _valid_events[_events_key(result)] = None
-    while len(_valid_events) > VALID_EVENTS_REMEMBERED:
-        _valid_events.popitem(last=False)
-
-
 def validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
     """RemoteAction._validate_action_result: the same check and the same error."""
-    if _known_valid(result):
+    # Certainly valid: an object whose responses are objects and whose events list
+    # passed before.
+    key = _events_key(result) if isinstance(result, dict) else None
+    if key in _valid_events and _responses_are_objects(result):
+        _valid_events.move_to_end(key)
         return True
     error: Optional[ValidationError] = best_match(_validator().iter_errors(result))
     if error is not None:
@@ -79,7 +67,9 @@ def validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
             f"For more information about the format visit {DOCS_BASE_URL}/custom-actions"
         )
         raise error
-    _remember_valid(result)
+    _valid_events[key] = None
+    while len(_valid_events) > VALID_EVENTS_REMEMBERED:
+        _valid_events.popitem(last=False)
     return True
 
 

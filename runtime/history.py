@@ -7,7 +7,7 @@ what the earlier turns left behind (slot values, an active form). Nothing is del
 the stored conversation: this is the copy the server thinks with.
 """
 
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, List, Sequence
 
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered
@@ -22,17 +22,15 @@ DEFAULT_KEEP_TURNS = 4
 DEFAULT_MAX_TURNS = 2 * DEFAULT_KEEP_TURNS
 
 
-def _tail_start(events: Sequence[Event], keep_turns: int) -> Optional[int]:
-    """Index where the last `keep_turns` customer turns begin (at the action_listen
-    before the message), or None when there are not more turns than that."""
-    user_positions = [i for i, event in enumerate(events) if isinstance(event, UserUttered)]
-    if len(user_positions) <= keep_turns:
-        return None
-    start = user_positions[-keep_turns]
-    before = events[start - 1] if start else None
-    if isinstance(before, ActionExecuted) and before.action_name == ACTION_LISTEN_NAME:
-        start -= 1
-    return start
+def _turn_starts(events: Sequence[Event]) -> List[int]:
+    """Where each customer turn begins: at the action_listen before its message."""
+    starts = []
+    for i, event in enumerate(events):
+        if isinstance(event, UserUttered):
+            before = events[i - 1] if i else None
+            listened = isinstance(before, ActionExecuted) and before.action_name == ACTION_LISTEN_NAME
+            starts.append(i - 1 if listened else i)
+    return starts
 
 
 def state_prefix(
@@ -62,9 +60,10 @@ def bounded_tracker(
     running; otherwise a new tracker with the state prefix and the last `keep_turns`
     turns, in the same state as `tracker`."""
     events = list(tracker.events)
-    if tracker.active_loop_name or _tail_start(events, max_turns) is None:
+    starts = _turn_starts(events)
+    if tracker.active_loop_name or len(starts) <= max_turns:
         return tracker
-    start = _tail_start(events, keep_turns)
+    start = starts[-keep_turns]
     slots = list(slots)
     prefix = state_prefix(tracker.sender_id, events[:start], slots)
     bounded = DialogueStateTracker.from_events(tracker.sender_id, prefix + events[start:], slots)
