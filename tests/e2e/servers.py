@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[2]
 RASA = str(Path(sys.executable).with_name("rasa"))
 MODEL = REPO / "models" / "assistant.tar.gz"
 STARTUP_SECONDS = 180
-# What endpoints.yml uses: the e2e tests run the store that ships.
-TRACKER_STORE = "runtime.tracker_store.CachingSQLTrackerStore"
+# The e2e tests run the tracker store that ships, on their own database.
+TRACKER_STORE = yaml.safe_load((REPO / "endpoints.yml").read_text())["tracker_store"]["type"]
 
 
 def free_port() -> int:

@@ -30,29 +30,32 @@ def test_a_remembered_result_is_a_copy(processor):
     assert cached_result(processor, "还没有") == model_result(processor, "还没有")
 
 
-def test_long_texts_always_run_the_model(processor, monkeypatch):
+@pytest.fixture
+def model_runs(monkeypatch):
+    """Counts the times the model itself runs."""
+    runs = []
+    original = nlu_cache._parse_with_graph
+    monkeypatch.setattr(nlu_cache, "_parse_with_graph",
+                        lambda *args: runs.append(1) or original(*args))
+    return runs
+
+
+def test_long_texts_always_run_the_model(processor, model_runs):
     story = "税务局打电话说我有购房退税，让我现在去ATM上按他说的操作，这是真的吗"
     assert len(story) > nlu_cache.LONGEST_CACHED_TEXT
-    runs = []
-    original = nlu_cache._parse_with_graph
-    monkeypatch.setattr(nlu_cache, "_parse_with_graph",
-                        lambda *args: runs.append(1) or original(*args))
     cached_result(processor, story)
     cached_result(processor, story)
     cached_result(processor, "谢谢你")
     cached_result(processor, "谢谢你")
-    assert len(runs) == 3  # the story twice, the thanks once
+    assert len(model_runs) == 3  # the story twice, the thanks once
 
 
-def test_another_model_does_not_reuse_results(processor, monkeypatch):
+def test_another_model_does_not_reuse_results(processor, monkeypatch, model_runs):
     cached_result(processor, "你好")
+    model_runs.clear()
     monkeypatch.setattr(processor.model_metadata, "model_id", "another-model")
-    runs = []
-    original = nlu_cache._parse_with_graph
-    monkeypatch.setattr(nlu_cache, "_parse_with_graph",
-                        lambda *args: runs.append(1) or original(*args))
     cached_result(processor, "你好")
-    assert runs == [1]
+    assert model_runs == [1]
 
 
 def test_the_cache_is_bounded(processor, monkeypatch):
