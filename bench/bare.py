@@ -50,8 +50,8 @@ def write_bare_project(directory: Path) -> Path:
         shutil.rmtree(directory)
     (directory / "data").mkdir(parents=True)
     domain = _our_domain()
-    intents = [intent for intent in domain["intents"]]
-    entities = [entity for entity in domain["entities"]]
+    intents = list(domain["intents"])
+    entities = list(domain["entities"])
     (directory / "domain.yml").write_text(
         yaml.safe_dump(bare_domain(intents, entities), allow_unicode=True), encoding="utf-8"
     )
