@@ -1,5 +1,6 @@
 """Rasa graph components: normalise Chinese text, then tokenise it with jieba."""
 
+from hashlib import md5
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -58,4 +59,21 @@ class ChineseTokenizer(JiebaTokenizer):
     """
 
     def tokenize(self, message: Message, attribute: Text) -> List[Token]:
-        return [token for token in super().tokenize(message, attribute) if token.text.strip()]
+        return [
+            FastFingerprintToken(token.text, token.start, token.end, token.data, token.lemma)
+            for token in super().tokenize(message, attribute)
+            if token.text.strip()
+        ]
+
+
+class FastFingerprintToken(Token):
+    """A token with a cheaper fingerprint of the same fields.
+
+    Rasa fingerprints every token of the training data before and after each training
+    step (for its training cache). Its generic fingerprint, a JSON dump and seven md5s
+    per token, was a third of the Python time of `rasa train`.
+    """
+
+    def fingerprint(self) -> Text:
+        fields = (self.text, self.start, self.end, self.lemma, sorted(self.data.items()))
+        return md5(repr(fields).encode("utf-8")).hexdigest()
