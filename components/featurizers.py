@@ -40,7 +40,7 @@ class ScaledCountVectorsFeaturizer(CountVectorsFeaturizer):
     text. DIET without transformer layers classifies from the sentence features alone,
     so the per-token ones only cost training time (character n-grams most of all).
     Training data is featurised in one vectoriser call per attribute, not one per
-    message: the same features, a tenth of the time.
+    message: the same features, 2-3x faster (3,794 messages: 0.95 s against 2.70 s).
     """
 
     @staticmethod
