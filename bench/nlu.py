@@ -96,18 +96,15 @@ def main() -> None:
     print(f"\n{'figure':<{width}}  {'measured':>9}  target")
     for name, (value, target) in figures.items():
         print(f"{name:<{width}}  {value:>9.3f}  {target}")
-    scam_f1 = [r["f1-score"] for name, r in cv.items() if name.startswith("scam_")]
+    intent_f1 = {name: r["f1-score"] for name, r in cv.items()
+                 if isinstance(r, dict) and name not in ("macro avg", "weighted avg", "micro avg")}
+    scam_f1 = [f1 for name, f1 in intent_f1.items() if name.startswith("scam_")]
     print(f"cross-validation macro-F1 over the 16 scam-type intents alone: {sum(scam_f1) / len(scam_f1):.3f}")
     follow_ups = {block["intent"] for block in yaml.safe_load(FOLLOW_UPS.read_text(encoding="utf-8"))["nlu"]}
-    core_f1 = [r["f1-score"] for name, r in cv.items() if isinstance(r, dict) and "support" in r
-               and name not in follow_ups and name not in ("macro avg", "weighted avg", "micro avg")]
+    core_f1 = [f1 for name, f1 in intent_f1.items() if name not in follow_ups]
     print(f"cross-validation macro-F1 over the {len(core_f1)} intents other than the follow-ups "
           f"of data/nlu/followups.yml: {sum(core_f1) / len(core_f1):.3f}")
-    weakest = sorted(
-        ((name, r["f1-score"]) for name, r in cv.items() if isinstance(r, dict) and "f1-score" in r
-         and name not in ("macro avg", "weighted avg", "micro avg")),
-        key=lambda item: item[1],
-    )[:5]
+    weakest = sorted(intent_f1.items(), key=lambda item: item[1])[:5]
     print("weakest intents in cross-validation (F1):", ", ".join(f"{n} {f:.3f}" for n, f in weakest))
     (OUT / "nlu_figures.json").write_text(json.dumps({k: v[0] for k, v in figures.items()}, indent=2))
 
