@@ -10,7 +10,7 @@ RASA := $(VENV)/bin/rasa
 INSTALLED := $(VENV)/.installed
 MODEL := models/assistant.tar.gz
 # Training depends on what the model is made of; nothing else triggers a retrain.
-TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f) $(wildcard components/*.py)
+TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f) $(wildcard server/nlu/*.py) core/text.py
 
 .PHONY: help install run run-scaled train validate test lint shell bench bench-nlu qr purge clean
 
@@ -51,7 +51,7 @@ test: $(MODEL) ## the whole test suite (unit, data, conversation, end-to-end ove
 	$(PY) -m pytest
 
 lint: $(INSTALLED) ## ruff
-	$(VENV)/bin/ruff check actions channels components runtime tests bench tools deploy
+	$(VENV)/bin/ruff check actions core server tests bench tools deploy
 
 bench: $(MODEL) ## against bare Rasa in one run: throughput, latency, long conversations, memory, cold start, training
 	$(PY) bench/perf.py $(if $(BENCH_SECONDS),--seconds $(BENCH_SECONDS))

@@ -9,19 +9,20 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import handoff, replies
-from actions.catalog import (
+from core import handoff_records as handoff
+from core import replies
+from core.catalog import (
     RISK_LEVELS,
     SUSPECTED_FRAUD,
     ScamType,
     load_catalog,
     official_directory,
 )
-from actions.links import check_link, official_domains
-from actions.numbers import assess_number
-from actions.risk import QUESTIONS, SKIP, assess_answers, match_option, score_risk
-from actions.settings import bank_domain_from_env, bank_from_env
-from components.text import normalise
+from core.links import check_link, official_domains
+from core.numbers import assess_number
+from core.risk import QUESTIONS, SKIP, assess_answers, match_option, score_risk
+from core.settings import bank_domain_from_env, bank_from_env
+from core.text import normalise
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 # Each conversation opens with a customer's first message: one of the 350 hold-out
 # examples, written apart from the training data. A run goes round them several times;
-# the stories among them are longer than what runtime/nlu_cache.py keeps, and the short
+# the stories among them are longer than what server/runtime/nlu_cache.py keeps, and the short
 # ones (greetings, questions) repeat in real traffic too. Then one to three of the
 # follow-ups customers send most (the form's answers among them when the story was vague).
 FOLLOW_UPS: Sequence[Sequence[str]] = (
@@ -171,7 +171,7 @@ async def long_conversation(webhook: str, turns: int, sender: str) -> List[float
     """Latency (ms) of each turn of one conversation `turns` long, in order.
 
     One cycle is sent first in another conversation, so that a server which remembers
-    texts it has seen (runtime/nlu_cache.py) does so from turn 1: the figures then
+    texts it has seen (server/runtime/nlu_cache.py) does so from turn 1: the figures then
     compare the history's length alone."""
     script = LONG_CONVERSATION_CYCLE
     latencies = []

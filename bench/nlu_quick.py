@@ -30,9 +30,9 @@ sys.path.insert(0, str(REPO))
 
 from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
 
-from components.featurizers import scale_counts  # noqa: E402
-from components.pinyin import syllables  # noqa: E402
-from components.text import normalise  # noqa: E402
+from server.nlu.featurizers import scale_counts  # noqa: E402
+from server.nlu.pinyin import syllables  # noqa: E402
+from core.text import normalise  # noqa: E402
 
 
 def load_examples():

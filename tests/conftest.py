@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 ROOT = Path(__file__).resolve().parents[1]
 
 
-UNIT_TEST_DIRS = (ROOT / "tests" / "actions", ROOT / "tests" / "components")
+UNIT_TEST_DIRS = (ROOT / "tests" / "actions", ROOT / "tests" / "core", ROOT / "tests" / "server" / "nlu")
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.catalog import load_catalog
-from components.text import normalise
+from core.catalog import load_catalog
+from core.text import normalise
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_TYPES = {"tax_refund", "impersonate_police", "impersonate_social_security", "credential_request"}

@@ -29,7 +29,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import segno
 
 from tools.cli import EXIT_INVALID_INPUT, ChineseArgumentParser, ChineseHelpFormatter
-from actions.settings import Bank, bank_from_env
+from core.settings import Bank, bank_from_env
 
 EXIT_WRITE_FAILED = 1
 

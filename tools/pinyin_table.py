@@ -1,4 +1,4 @@
-"""Writes components/pinyin_table.txt: the toneless pinyin of every common Chinese character.
+"""Writes server/nlu/pinyin_table.txt: the toneless pinyin of every common Chinese character.
 
     .venv/bin/pip install pypinyin==0.55.0 && .venv/bin/python -m tools.pinyin_table
 
@@ -11,7 +11,7 @@ import unicodedata
 from collections import defaultdict
 from pathlib import Path
 
-TABLE = Path(__file__).resolve().parents[1] / "components" / "pinyin_table.txt"
+TABLE = Path(__file__).resolve().parents[1] / "server" / "nlu" / "pinyin_table.txt"
 # CJK Unified Ideographs: every character customers type, Simplified and Traditional.
 FIRST, LAST = 0x4E00, 0x9FFF
 

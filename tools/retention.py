@@ -8,7 +8,7 @@ A conversation (all events of one sender_id in Rasa's `events` table) is deleted
 when its LAST event is older than the cutoff, and then whole: a customer who came back
 last week keeps the whole history. Handoff records (`handoff_requests`) older than the
 cutoff go too. The databases are the ones the assistant uses: the tracker store of
-ENDPOINTS (default endpoints.yml) and HANDOFF_DB_URL, as in actions/handoff.py; or both
+ENDPOINTS (default endpoints.yml) and HANDOFF_DB_URL, as in core/handoff_records.py; or both
 --db-url. SQLite and PostgreSQL (POSTGRESQL_SCHEMA honoured for `events`, as by Rasa).
 
 Exit codes: 0 done, 1 database missing or unreachable, 2 bad arguments.
@@ -30,7 +30,7 @@ from typing import List, Optional, Sequence, Tuple
 import sqlalchemy as sa
 
 from tools.cli import EXIT_INVALID_INPUT, ChineseArgumentParser, ChineseHelpFormatter
-from actions.handoff import HANDOFF_TABLE, handoff_db_url, tracker_store_url
+from core.handoff_records import HANDOFF_TABLE, handoff_db_url, tracker_store_url
 
 EXIT_DB_PROBLEM = 1
 
@@ -104,7 +104,7 @@ def sqlite_file_missing(url: sa.engine.URL) -> bool:
 def connect(url: sa.engine.URL, rasa_schema: bool = False) -> sa.engine.Engine:
     """An engine that sees the tables where their writer put them: Rasa's `events` in
     POSTGRESQL_SCHEMA when set (as Rasa's create_engine_kwargs); handoff records where
-    actions/handoff.py writes them, which does not read that variable."""
+    core/handoff_records.py writes them, which does not read that variable."""
     kwargs = {}
     schema = os.environ.get("POSTGRESQL_SCHEMA")
     if rasa_schema and schema and url.get_backend_name() == "postgresql":

@@ -10,7 +10,7 @@ from actions.actions import (
     ActionMoneyLost,
     ActionSessionStart,
 )
-from actions.catalog import load_catalog
+from core.catalog import load_catalog
 from conftest import only_message, run
 
 SCAM_IDS = sorted(load_catalog().scam_types)

@@ -14,7 +14,7 @@ from actions.actions import (
     ActionHumanHandoff,
     ValidateClarifyForm,
 )
-from actions.catalog import load_catalog
+from core.catalog import load_catalog
 from conftest import only_message, run, user_event
 
 QUESTION_SLOTS = ["claimed_identity", "requested_action", "money_gone"]

@@ -8,8 +8,8 @@ import secrets
 
 import pytest
 
-from actions.settings import bank_from_env
-from channels.guard import safe_reply
+from core.settings import bank_from_env
+from server.guard.turns import safe_reply
 from tests.e2e.servers import (
     MODEL, RASA, _spawn, _wait_until_up, running_assistant, stop,
 )

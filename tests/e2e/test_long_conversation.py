@@ -1,4 +1,4 @@
-"""A conversation far longer than the server's working history (runtime/history.py):
+"""A conversation far longer than the server's working history (server/runtime/history.py):
 the assistant still knows what it said, a form still works, and nothing is lost from
 the stored conversation."""
 

@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from channels.guard import MASKED_METADATA_KEY, PRIVACY_WARNING
+from server.guard.turns import MASKED_METADATA_KEY, PRIVACY_WARNING
 from tests.e2e.servers import MODEL, running_assistant
 
 RUN = secrets.token_hex(4)  # this run's senders, queue and exchange

@@ -2,9 +2,9 @@
 
 import pytest
 
-from actions.catalog import load_catalog, official_directory, resolve_hotlines
-from actions.numbers import unlisted_numbers
-from actions.settings import bank_from_env
+from core.catalog import load_catalog, official_directory, resolve_hotlines
+from core.numbers import unlisted_numbers
+from core.settings import bank_from_env
 
 BANK = bank_from_env()
 DIRECTORY = official_directory(BANK)

@@ -187,7 +187,7 @@ class Profile:
             "RATE_LIMIT_PER_IP": "off",
             # So a reply means the turn is stored. (With the default 10 s, a turn waiting
             # for a dead replica's lock gets the general safe advice first and is stored
-            # when the lock frees: channels/guard.py.)
+            # when the lock frees: server/guard/turns.py.)
             "ASSISTANT_REPLY_TIMEOUT": str(REQUEST_TIMEOUT_SECONDS),
             # A SIGKILLed replica's rolled-back insert leaves a permanent id gap; the relay
             # waits this long before passing it (well under BROKER_IDLE_SECONDS).

@@ -13,7 +13,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from actions.settings import Bank
+from core.settings import Bank
 from tools.atm_qr import (
     Atm,
     InputError,

@@ -19,7 +19,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from actions.handoff import HandoffRequest, record_handoff, tracker_store_url
+from core.handoff_records import HandoffRequest, record_handoff, tracker_store_url
 from tools import retention
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -383,7 +383,7 @@ def test_postgres_from_endpoints_with_postgresql_schema(pg_schema, tmp_path, mon
     store.engine.dispose()
 
 
-@pytest.mark.parametrize("store_type", ["SQL", "runtime.tracker_store.CachingSQLTrackerStore"])
+@pytest.mark.parametrize("store_type", ["SQL", "server.runtime.tracker_store.CachingSQLTrackerStore"])
 def test_both_sql_tracker_stores_name_the_database(tmp_path, store_type):
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text(f'tracker_store:\n  type: {store_type}\n  dialect: "sqlite"\n  db: "x.db"\n')

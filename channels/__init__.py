@@ -1,1 +1,0 @@
-"""Input channels, one file each (listed in credentials.yml)."""

@@ -1,1 +1,0 @@
-"""Custom NLU components for Chinese customer messages (loaded by config.yml)."""

@@ -1,0 +1,225 @@
+"""Website chat widget: a demo page, the embeddable script and its CSS, and a webhook.
+
+GET  /chat             a page for trying the widget
+GET  /chat/widget.js   the script a website embeds with one <script src> tag; it adds its
+                       own CSS link and DOM. The bank's name, hotline and the official
+                       numbers are injected here, so the widget knows them offline.
+GET  /chat/widget.css
+POST /chat/webhook     the REST channel's contract, input checks and guard, plus the
+                       customer's message as stored when a secret was masked in it
+OPTIONS /chat/webhook  CORS preflight
+
+The widget keeps the transcript in the browser's localStorage. When the guard masked a
+card number, ID number, password or code in the message, the reply says how the message
+was stored, and the widget shows and keeps only that: the privacy warning message (the
+guard's, always last when something was masked) also carries
+    "custom": {"type": "masked_input", "text": "我的卡号是6222 **** **** 7894，验证码[验证码]"}
+On the warning rather than as a message of its own, so the reply has the same messages as
+REST's, each with its text (a widget that does not know the type just shows the warning).
+
+Cross-origin use is limited to the configured origins (exact match): `allowed_origins`
+in this channel's credentials section, else CHAT_ALLOWED_ORIGINS (comma-separated).
+None by default, i.e. same-origin only.
+"""
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, Iterable, List, Optional, Text
+from urllib.parse import urlsplit
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from core.catalog import official_directory
+from core.settings import bank_from_env
+from server.guard.turns import PRIVACY_WARNING, Ask, TurnGuard, shared_limits
+from server.channels.rest import MAX_MESSAGE_CHARS, answer_checked_request, refuse_unanswerable
+
+STATIC = Path(__file__).resolve().parent / "widget_static"
+CONFIG_PLACEHOLDER = "__WIDGET_CONFIG__"
+ORIGINS_ENV = "CHAT_ALLOWED_ORIGINS"
+MASKED_INPUT = "masked_input"
+# scheme://host[:port], nothing after: a trailing slash or path would never match.
+_ORIGIN = re.compile(r"(?:https?://[^/\s]+|null)")
+
+JS = "text/javascript; charset=utf-8"
+CSS = "text/css; charset=utf-8"
+HTML = "text/html; charset=utf-8"
+# Served with the bank's configuration baked in: revalidate rather than keep a stale copy.
+NO_CACHE = {"Cache-Control": "no-cache"}
+PREFLIGHT = {
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "600",
+}
+
+
+def parse_origins(raw: Any) -> FrozenSet[str]:
+    """Allowed origins from a list or a comma-separated string; refuses malformed ones."""
+    items: Iterable[Any] = raw.split(",") if isinstance(raw, str) else (raw or ())
+    origins = frozenset(str(item).strip() for item in items if str(item).strip())
+    malformed = sorted(o for o in origins if not _ORIGIN.fullmatch(o))
+    if malformed:
+        raise ValueError(
+            f"allowed origins must look like https://host[:port] (no path): {malformed}"
+        )
+    return origins
+
+
+def widget_config() -> Dict[str, Any]:
+    """What the script needs before its first request: who runs it, numbers to link."""
+    bank = bank_from_env()
+    return {
+        "bankName": bank.name,
+        "bankHotline": bank.hotline,
+        "officialNumbers": {
+            number: entry.owner for number, entry in official_directory(bank).items()
+        },
+        "maxMessageChars": MAX_MESSAGE_CHARS,
+    }
+
+
+def widget_script() -> str:
+    template = (STATIC / "widget.js").read_text(encoding="utf-8")
+    if CONFIG_PLACEHOLDER not in template:
+        raise RuntimeError(f"widget.js lost its {CONFIG_PLACEHOLDER} placeholder")
+    config = json.dumps(widget_config(), ensure_ascii=False)
+    return template.replace(CONFIG_PLACEHOLDER, config, 1)
+
+
+def is_cross_origin(request: Request) -> bool:
+    """A browser request from a page on another host:port (no Origin: not a browser's CORS).
+
+    The scheme is not compared: behind a TLS-terminating proxy the page is https and the
+    request reaching us is http, yet it is the same site.
+    """
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    try:
+        return urlsplit(origin).netloc != request.host
+    except ValueError:  # "http://[": no page of ours sends that
+        return True
+
+
+def with_masked_input(
+    messages: List[Dict[str, Any]], stored_text: str, recipient_id: str
+) -> List[Dict[str, Any]]:
+    """`messages` telling the widget that the customer's message was stored as
+    `stored_text`: on the privacy warning, or (were there none) as a message of its own."""
+    note = {"type": MASKED_INPUT, "text": stored_text}
+    for at in range(len(messages) - 1, -1, -1):
+        message = messages[at]
+        if message.get("text") == PRIVACY_WARNING and "custom" not in message:
+            return [*messages[:at], {**message, "custom": note}, *messages[at + 1:]]
+    return [*messages, {"recipient_id": recipient_id, "custom": note}]
+
+
+class WidgetTurnGuard(TurnGuard):
+    """The guard, and when it masked something in the customer's text, the masked text
+    in the answer (see the module doc): the browser must not keep the original."""
+
+    async def answer(
+        self,
+        ask: Ask,
+        text: str,
+        metadata: Optional[Dict[str, Any]],
+        replies: List[Dict[str, Any]],
+        recipient_id: str,
+    ) -> List[Dict[str, Any]]:
+        given: List[str] = []
+
+        def note_and_ask(
+            masked_text: str, masked_metadata: Optional[Dict[str, Any]]
+        ) -> Awaitable[Any]:
+            given.append(masked_text)  # called at once: the turn runs in the coroutine
+            return ask(masked_text, masked_metadata)
+
+        messages = await super().answer(note_and_ask, text, metadata, replies, recipient_id)
+        if given and given[0] != text:
+            return with_masked_input(messages, given[0], recipient_id)
+        return messages
+
+
+class WidgetInput(InputChannel):
+    """The website widget, served by the Rasa server itself under /chat."""
+
+    def __init__(self, allowed_origins: FrozenSet[str] = frozenset()) -> None:
+        self.allowed_origins = allowed_origins
+
+    @classmethod
+    def name(cls) -> Text:
+        return "widget"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "InputChannel":
+        configured = (credentials or {}).get("allowed_origins")
+        if configured is None:
+            configured = os.environ.get(ORIGINS_ENV, "")
+        return cls(parse_origins(configured))
+
+    def url_prefix(self) -> Text:
+        # Rasa mounts blueprints at urljoin("/webhooks/", prefix): absolute means /chat.
+        return "/chat"
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        # Read at startup: a bad BANK_* setting stops the server instead of one page.
+        page = (STATIC / "index.html").read_text(encoding="utf-8")
+        script = widget_script()
+        stylesheet = (STATIC / "widget.css").read_text(encoding="utf-8")
+        guard = WidgetTurnGuard.from_env()
+        limits = shared_limits()
+        widget = Blueprint("widget")
+
+        @widget.route("", methods=["GET"])
+        async def demo_page(request: Request) -> response.HTTPResponse:
+            return response.text(page, content_type=HTML)
+
+        @widget.route("/widget.js", methods=["GET"])
+        async def widget_js(request: Request) -> response.HTTPResponse:
+            return response.text(script, content_type=JS, headers=NO_CACHE)
+
+        @widget.route("/widget.css", methods=["GET"])
+        async def widget_css(request: Request) -> response.HTTPResponse:
+            return response.text(stylesheet, content_type=CSS, headers=NO_CACHE)
+
+        @widget.route("/webhook", methods=["OPTIONS"])
+        async def preflight(request: Request) -> response.HTTPResponse:
+            # Rasa's app-wide CORS handler usually answers OPTIONS first; the
+            # response middleware below sets the headers either way.
+            return response.empty()
+
+        @widget.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> response.HTTPResponse:
+            return await answer_checked_request(request, on_new_message, guard, self.name())
+
+        @widget.middleware("request")
+        async def refuse_other_sites_and_bad_input(
+            request: Request,
+        ) -> Optional[response.HTTPResponse]:
+            if request.method != "POST":
+                return None
+            if is_cross_origin(request) and request.headers["origin"] not in self.allowed_origins:
+                return response.json({"error": "此网站未获准使用反诈助手。"}, status=403)
+            return refuse_unanswerable(request, limits)
+
+        @widget.middleware("response")
+        async def cors_for_allowed_origins(
+            request: Request, reply: response.HTTPResponse
+        ) -> None:
+            # This channel's list decides for its routes, whatever `rasa run --cors` says.
+            for header in {h for h in reply.headers if h.lower().startswith("access-control-")}:
+                reply.headers.popall(header, None)
+            reply.headers["Vary"] = "Origin"
+            origin = request.headers.get("origin")
+            if origin in self.allowed_origins:
+                reply.headers["Access-Control-Allow-Origin"] = origin
+                if request.method == "OPTIONS":
+                    reply.headers.update(PREFLIGHT)
+
+        return widget

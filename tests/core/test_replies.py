@@ -1,0 +1,135 @@
+"""Reply builders, and the rule that the assistant never says a number it cannot vouch for."""
+
+import pytest
+from rasa.core.nlg.interpolator import interpolate_text
+
+from core import replies
+from core.catalog import RISK_LEVELS, load_catalog, official_directory
+from core.links import check_link, official_domains
+from core.numbers import assess_number, unlisted_numbers
+from core.risk import load_risk_rules
+from core.settings import Bank
+
+BANKS = [Bank("工商银行", "95588"), Bank("建设银行", "95533")]
+UNOFFICIAL = ["+0095588", "95588-123456", "00095588", "+86 955 88", "13800138000", "400-123-4567",
+              "0731-12345678", "17012345678", "+85212345678", "1236600"]
+LINKS = ["https://www.chinatax.gov.cn/", "http://chinatax-gov.cn.example.com/refund", "http://203.0.113.9/pay",
+         "https://t.cn/A6x8Kq", "www.icbc-com.cn.vip/login", "https://chinatax.gov.cn@evil.example.top/"]
+
+
+def every_reply(domain, bank):
+    """(label, text) for everything the assistant can say when run for `bank`."""
+    catalog = load_catalog()
+    directory = official_directory(bank)
+    slots = {"bank_name": bank.name, "bank_hotline": bank.hotline}
+    for name, variants in domain["responses"].items():
+        for i, variant in enumerate(variants):
+            yield f"{name}[{i}]", interpolate_text(variant["text"], slots)
+            for button in variant.get("buttons", []):
+                yield f"{name}[{i}] button", button["title"]
+    for scam in catalog.scam_types.values():
+        for risk in RISK_LEVELS:
+            yield f"assessment {scam.id} {risk}", replies.assessment(scam, risk, bank, directory)["text"]
+    for code_given in (False, True):
+        yield "money_lost", replies.money_lost(catalog.money_lost, bank, directory, code_given)["text"]
+    for number in [*directory, *UNOFFICIAL]:
+        yield f"number_check {number}", replies.number_check(assess_number(number, directory), bank)["text"]
+    yield "ask_for_number", replies.ask_for_number()["text"]
+    domains = official_domains(bank, "")
+    for link in LINKS:
+        yield f"link_check {link}", replies.link_check(check_link(link, domains), bank)["text"]
+    yield "ask_for_link", replies.ask_for_link()["text"]
+    seeds = [scam for scam in catalog.scam_types.values() if scam.seed_case]
+    for scam in [*catalog.scam_types.values(), catalog.suspected_fraud]:
+        yield f"next_steps {scam.id}", replies.next_steps(scam, bank, directory)["text"]
+        yield f"how_to_verify {scam.id}", replies.how_to_verify(scam, bank, directory)["text"]
+        yield f"why_scam {scam.id}", replies.why_scam(scam)["text"]
+        yield f"real_case {scam.id}", replies.real_case(scam, seeds)["text"]
+        yield f"share_warning {scam.id}", replies.share_warning(scam, bank)["text"]
+    for risk in RISK_LEVELS:
+        yield f"assessment suspected_fraud {risk}", replies.assessment(
+            catalog.suspected_fraud, risk, bank, directory, reasons=load_all_reasons())["text"]
+    for reference in ("FZ-ABCDEF", None):
+        yield "handoff", replies.handoff(bank, "工作日九点到五点", reference)["text"]
+    yield "atm_alert", replies.atm_alert(bank, "ATM-0001")["text"]
+    for button in (*replies.NEXT_STEP_BUTTONS, *replies.AFTER_LOSS_BUTTONS, *replies.FOLLOW_UP_BUTTONS,
+                   *replies.ATM_BUTTONS):
+        yield "button", button["title"]
+
+
+def load_all_reasons():
+    return [rule.reason for rule in load_risk_rules().risk_rules]
+
+
+@pytest.mark.parametrize("bank", BANKS, ids=lambda b: b.hotline)
+def test_no_reply_contains_an_unlisted_number(domain, bank):
+    directory = official_directory(bank)
+    checked = list(every_reply(domain, bank))
+    assert len(checked) > 16 * 3
+
+    unlisted = {label: unlisted_numbers(text, directory) for label, text in checked}
+    assert {label: found for label, found in unlisted.items() if found} == {}
+    assert [label for label, text in checked if "{" in text or "}" in text] == []
+
+
+# --- the shape of each reply ------------------------------------------------------
+
+BANK = BANKS[0]
+DIRECTORY = official_directory(BANK)
+CATALOG = load_catalog()
+
+
+@pytest.mark.parametrize("risk, opening", [("high", "⚠️ 这是诈骗！"), ("medium", "⚠️ 这很可能是诈骗！"), ("low", "这有诈骗的可能")])
+def test_assessment_opens_with_verdict_for_risk(risk, opening):
+    scam = CATALOG.scam_types["tax_refund"]
+    message = replies.assessment(scam, risk, BANK, DIRECTORY)
+    assert message["text"].startswith(opening)
+    assert scam.name in message["text"].splitlines()[0]
+    assert message["json_message"]["risk"] == risk
+
+
+def test_assessment_lists_steps_in_order_then_hotlines():
+    scam = CATALOG.scam_types["impersonate_police"]
+    text = replies.assessment(scam, "high", BANK, DIRECTORY)["text"]
+    positions = [text.index(f"{i}. {step}") for i, step in enumerate(scam.steps, start=1)]
+    assert positions == sorted(positions)
+    assert text.index("📞 110 公安报警电话") > positions[-1]
+
+
+def test_money_lost_starts_with_calm_verdict_and_keeps_buttons():
+    message = replies.money_lost(CATALOG.money_lost, BANK, DIRECTORY)
+    assert message["text"].startswith(CATALOG.money_lost.verdict)
+    assert "1. " in message["text"]
+    assert [b["title"] for b in message["buttons"]] == ["转人工", "核实一个电话号码"]
+    assert message["json_message"]["hotlines"] == ["110", "96110", "95588"]
+
+
+def test_number_check_official_names_owner():
+    message = replies.number_check(assess_number("12333", DIRECTORY), BANK)
+    assert "12333 是人力资源和社会保障服务热线的官方号码" in message["text"]
+    assert "来电显示可以伪造" in message["text"]
+    assert message["json_message"] == {
+        "type": "number_check", "number": "12333", "official": True, "owner": "人力资源和社会保障服务热线",
+        "patterns": ["caller_id_spoofable"],
+    }
+
+
+def test_number_check_unofficial_points_to_bank_and_96110():
+    message = replies.number_check(assess_number("13800138000", DIRECTORY), BANKS[1])
+    assert "13800138000" not in message["text"]
+    assert "建设银行客服热线 95533" in message["text"] and "96110" in message["text"]
+    assert message["json_message"]["official"] is False
+
+
+def test_ask_for_number_has_no_payload():
+    assert set(replies.ask_for_number()) == {"text"}
+
+
+@pytest.mark.parametrize("number, pattern", [("+0095588", "international"), ("95588-123456", "hotline_with_extras"),
+                                             ("17012345678", "virtual_operator")])
+def test_number_check_unofficial_says_which_pattern(number, pattern):
+    verdict = assess_number(number, DIRECTORY)
+    message = replies.number_check(verdict, BANK)
+    assert pattern in message["json_message"]["patterns"]
+    assert all(reason in message["text"] for reason in verdict.reasons)
+    assert verdict.number not in message["text"]
