@@ -10,7 +10,7 @@ the guard (masking, safe reply, privacy warning).
 from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from rasa.core.server.channels.rest import RestInput
+from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request

@@ -22,7 +22,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from core.catalog import official_directory
 from core.settings import bank_from_env
 from server.guard.turns import PRIVACY_WARNING
-from tests.channels.test_widget import (
+from tests.server.channels.test_widget import (
     ALLOWED_ORIGIN,
     MASKED_MESSAGE,
     SECRET_MESSAGE,

@@ -11,7 +11,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from server.runtime.history import bounded_tracker, state_prefix
 
-DOMAIN = Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml"))
+DOMAIN = Domain.load(str(Path(__file__).resolve().parents[3] / "domain.yml"))
 
 
 def turn(number: int, intent: str = "ask_next_steps", slots=()) -> list:

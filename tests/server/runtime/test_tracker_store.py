@@ -12,7 +12,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 
 from server.runtime.tracker_store import CachingSQLTrackerStore
 
-DOMAIN = Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml"))
+DOMAIN = Domain.load(str(Path(__file__).resolve().parents[3] / "domain.yml"))
 
 
 def run(coroutine):
