@@ -18,7 +18,6 @@ while building the app and calls the hook after that, just before serving.
 import hmac
 import json
 import logging
-import os
 import re
 import sys
 import traceback
@@ -32,9 +31,9 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from core.settings import action_server_secret_problem, settings
+
 SECRET_ENV = "ACTION_SERVER_SECRET"
-# Long enough that guessing is hopeless; `secrets.token_urlsafe(32)` gives 43 characters.
-MIN_SECRET_LENGTH = 32
 # Liveness probes call it without credentials; it says only {"status": "ok"}.
 OPEN_PATHS = frozenset({"/health"})
 # Rasa turns a 400 into ActionExecutionRejection and needs `action_name` for it. The name
@@ -49,14 +48,11 @@ class MissingSecret(SystemExit):
     """The action server may not start: the message says what to set."""
 
 
-def secret_from_env() -> str:
+def checked_secret() -> str:
     """ACTION_SERVER_SECRET, or MissingSecret saying what is wrong with it."""
-    secret = os.environ.get(SECRET_ENV, "")
-    if not secret:
-        problem = f"{SECRET_ENV} is not set"
-    elif len(secret) < MIN_SECRET_LENGTH:
-        problem = f"{SECRET_ENV} is shorter than {MIN_SECRET_LENGTH} characters"
-    else:
+    secret = settings().action_server_secret
+    problem = action_server_secret_problem(secret)
+    if problem is None:
         return secret
     raise MissingSecret(
         f"反诈助手 action server not started: {problem}. Set it to a random value (e.g. "
@@ -141,7 +137,7 @@ def protect(app: Sanic, secret: str) -> None:
 def attach_sanic_app_extensions(app: Sanic) -> None:
     """rasa_sdk's hook, called once the app is built and before it serves."""
     try:
-        secret = secret_from_env()
+        secret = checked_secret()
     except MissingSecret as refusal:
         logger.error("%s", refusal)
         raise

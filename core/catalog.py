@@ -1,30 +1,19 @@
-"""Loads what the assistant knows: catalog.yml (scam types) and official_numbers.yml."""
+"""The scam-type catalog (knowledge/catalog.yml): what each type is and what to do."""
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import yaml
 
 from core import KNOWLEDGE
-from core.settings import Bank
-CATALOG_FILE = KNOWLEDGE / "catalog.yml"
-NUMBERS_FILE = KNOWLEDGE / "official_numbers.yml"
+from core.wording import tidy as _tidy
 
-# In a catalog `hotlines` list, this word stands for the configured bank's hotline.
-BANK_HOTLINE_REF = "bank"
+CATALOG_FILE = KNOWLEDGE / "catalog.yml"
+
 RISK_LEVELS = ("low", "medium", "high")
 # The payload's scam_type when the story shows warning signs but fits no catalog type.
 SUSPECTED_FRAUD = "suspected_fraud"
-
-# YAML's folded style joins lines with a space; Chinese text has none between sentences.
-_SPACE_BY_CHINESE = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])\s+|\s+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
-
-
-def _tidy(text: str) -> str:
-    return _SPACE_BY_CHINESE.sub("", text.strip())
-
 
 @dataclass(frozen=True)
 class ScamType:
@@ -55,13 +44,6 @@ class MoneyLostGuidance(Guidance):
 
     code_given_words: Tuple[str, ...] = ()
     code_given_steps: Tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class OfficialNumber:
-    number: str
-    owner: str
-    purpose: str
 
 
 @dataclass(frozen=True)
@@ -109,30 +91,3 @@ def load_catalog() -> Catalog:
         suspected_fraud=_scam_type(SUSPECTED_FRAUD, raw["suspected_fraud"]),
         risk_signals=tuple(raw["risk_signals"]),
     )
-
-
-@lru_cache(maxsize=1)
-def load_official_numbers() -> Tuple[OfficialNumber, ...]:
-    raw = yaml.safe_load(NUMBERS_FILE.read_text(encoding="utf-8"))
-    return tuple(
-        OfficialNumber(number=str(n["number"]), owner=n["owner"], purpose=n["purpose"])
-        for n in raw["numbers"]
-    )
-
-
-def official_directory(bank: Bank) -> Dict[str, OfficialNumber]:
-    """Every number the assistant may say: the official list plus the bank's hotline."""
-    directory = {entry.number: entry for entry in load_official_numbers()}
-    if bank.hotline not in directory:
-        directory[bank.hotline] = OfficialNumber(
-            number=bank.hotline,
-            owner=f"{bank.name}客服热线",
-            purpose="冻结银行卡、紧急止付、核实自称本行的来电；本行从不索要密码或验证码",
-        )
-    return directory
-
-
-def resolve_hotlines(hotlines: Tuple[str, ...], bank: Bank) -> List[str]:
-    """Catalog hotline references to the numbers to dial, `bank` replaced, order kept."""
-    resolved = [bank.hotline if ref == BANK_HOTLINE_REF else ref for ref in hotlines]
-    return list(dict.fromkeys(resolved))

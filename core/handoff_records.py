@@ -14,7 +14,8 @@ from typing import Optional
 import sqlalchemy as sa
 import yaml
 
-DEFAULT_BRANCH_HOURS = "网点一般工作日营业，具体时间以当地网点公告为准"
+from core.settings import Settings
+
 # Letters only: a reference must never look like a phone number to the customer (or to
 # the check that every number said is official). No I or O, which read as 1 and 0.
 REFERENCE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -40,10 +41,6 @@ class HandoffRequest:
     risk: Optional[str]
     atm_id: Optional[str]
     requested_at: datetime
-
-
-def branch_hours_from_env() -> str:
-    return os.environ.get("BANK_BRANCH_HOURS", "").strip() or DEFAULT_BRANCH_HOURS
 
 
 def new_reference() -> str:
@@ -73,12 +70,9 @@ def tracker_store_url(endpoints_file: Path) -> str:
     ))
 
 
-def handoff_db_url() -> str:
+def handoff_db_url(config: Settings) -> str:
     """HANDOFF_DB_URL, else the tracker store of ENDPOINTS (default endpoints.yml)."""
-    explicit = os.environ.get("HANDOFF_DB_URL", "").strip()
-    if explicit:
-        return explicit
-    return tracker_store_url(Path(os.environ.get("ENDPOINTS", "endpoints.yml")))
+    return config.handoff_db_url or tracker_store_url(config.endpoints_file)
 
 
 _engines = {}

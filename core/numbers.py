@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Tuple
 import yaml
 
 from core import RULES
-from core.catalog import OfficialNumber
+from core.directory import OfficialNumber
 
 # Three or more digits, optionally split by spaces or hyphens on one line ("0731-12333",
 # "+86 955 88"). Newlines never join two numbers.

@@ -1,11 +1,47 @@
-"""Deployment configuration read from the environment (one place, with defaults)."""
+"""Every environment variable the assistant reads, parsed and validated in one place.
+
+Each process reads them once at start-up: the Rasa server's entry point (server/__main__.py),
+the action server's package (actions/__init__.py) and each tool's main. A bad value stops
+the process there with a Chinese and English message naming the variable, never a
+customer's turn. Everything else asks `settings()` for the parsed values; tests build a
+Settings from a plain dict with `load(env)`.
+
+The variables, their defaults and what they do: docs/configuration.md.
+"""
 
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, FrozenSet, Iterable, List, Mapping, Optional, TypeVar
 
 DEFAULT_BANK_NAME = "工商银行"
 DEFAULT_BANK_HOTLINE = "95588"
+DEFAULT_BANK_DOMAIN = "icbc.com.cn"
+DEFAULT_BRANCH_HOURS = "网点一般工作日营业，具体时间以当地网点公告为准"
+DEFAULT_PER_SENDER = "20/60"  # a customer types far slower; a script does not
+DEFAULT_PER_IP = "120/60"  # several customers behind one office or carrier NAT
+DEFAULT_REPLY_TIMEOUT_SECONDS = 10.0
+DEFAULT_TURNS_AT_ONCE = 3
+DEFAULT_ENDPOINTS = "endpoints.yml"
+DEFAULT_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 36_500
+DEFAULT_PUBLIC_BASE_URL = "http://localhost:5005"
+# Long enough that guessing is hopeless; `secrets.token_urlsafe(32)` gives 43 characters.
+MIN_ACTION_SECRET_LENGTH = 32
+DISABLED = ("off", "0", "none")
+
+_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}")
+_RATE = re.compile(r"\s*([0-9]+)\s*/\s*([0-9]+(?:\.[0-9]+)?)\s*")
+# scheme://host[:port], nothing after: a trailing slash or path would never match.
+_ORIGIN = re.compile(r"(?:https?://[^/\s]+|null)")
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A variable has a value the assistant cannot run with; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -14,36 +50,194 @@ class Bank:
     hotline: str
 
 
-def bank_from_env() -> Bank:
-    """The bank that runs this assistant: BANK_NAME and BANK_HOTLINE, default ICBC.
+@dataclass(frozen=True)
+class Rate:
+    """`count` requests per `seconds`, with bursts of up to `count`."""
 
-    Both or neither: another bank's name with ICBC's hotline would send customers wrong.
-    """
-    name = os.environ.get("BANK_NAME", "").strip()
-    hotline = os.environ.get("BANK_HOTLINE", "").strip()
+    count: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Settings:
+    bank: Bank
+    # The bank's own web domain (its subdomains count too); "" vouches for no site.
+    bank_domain: str
+    branch_hours: str
+    # Token-bucket rates per sender and per client address; None is no limit.
+    rate_per_sender: Optional[Rate]
+    rate_per_ip: Optional[Rate]
+    reply_timeout: float
+    turns_at_once: int
+    chat_allowed_origins: FrozenSet[str]
+    # The endpoints file whose tracker store holds conversations and handoff records.
+    endpoints_file: Path
+    # Where handoff records go when not beside the tracker store's events ("" = there).
+    handoff_db_url: str
+    retention_days: int
+    public_base_url: str
+    # What the action server expects in Authorization (only the action server needs it).
+    action_server_secret: str
+    # Rasa's own: the PostgreSQL schema of its `events` table (the retention tool follows it).
+    postgresql_schema: str
+    # The WECHAT_* variables as given: credentials.yml may override each, so the WeChat
+    # channel checks the combination (server/channels/wechat/settings.py).
+    wechat_env: Mapping[str, str]
+
+
+def parse_bank(env: Mapping[str, str]) -> Bank:
+    """BANK_NAME and BANK_HOTLINE, default ICBC. Both or neither: another bank's name with
+    ICBC's hotline would send customers wrong."""
+    name = env.get("BANK_NAME", "").strip()
+    hotline = env.get("BANK_HOTLINE", "").strip()
     if bool(name) != bool(hotline):
-        raise ValueError("BANK_NAME and BANK_HOTLINE must be set together (or neither)")
+        raise SettingsError("BANK_NAME and BANK_HOTLINE must be set together (or neither)")
     if hotline and not re.fullmatch(r"[0-9]{3,12}", hotline):
-        raise ValueError(f"BANK_HOTLINE must be 3-12 ASCII digits, got {hotline!r}")
+        raise SettingsError(f"BANK_HOTLINE must be 3-12 ASCII digits, got {hotline!r}")
     return Bank(name=name or DEFAULT_BANK_NAME, hotline=hotline or DEFAULT_BANK_HOTLINE)
 
 
-DEFAULT_BANK_DOMAIN = "icbc.com.cn"
-_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}")
-
-
-def bank_domain_from_env() -> str:
-    """The bank's own web domain (its subdomains count too): BANK_DOMAIN, lower-cased.
-
-    Default icbc.com.cn while the bank is ICBC. Another bank without BANK_DOMAIN gets "",
-    no bank site vouched for: ICBC's domain under another bank's name would be wrong.
-    BANK_DOMAIN without BANK_NAME is refused for the same reason.
-    """
-    domain = os.environ.get("BANK_DOMAIN", "").strip().lower()
-    if domain and not os.environ.get("BANK_NAME", "").strip():
-        raise ValueError("BANK_DOMAIN needs BANK_NAME and BANK_HOTLINE set with it")
+def parse_bank_domain(env: Mapping[str, str], bank: Bank) -> str:
+    """BANK_DOMAIN, lower-cased. Default icbc.com.cn while the bank is ICBC; another bank
+    without BANK_DOMAIN gets "": ICBC's domain under another bank's name would be wrong.
+    BANK_DOMAIN without BANK_NAME is refused for the same reason."""
+    domain = env.get("BANK_DOMAIN", "").strip().lower()
+    if domain and not env.get("BANK_NAME", "").strip():
+        raise SettingsError("BANK_DOMAIN needs BANK_NAME and BANK_HOTLINE set with it")
     if domain and not _DOMAIN.fullmatch(domain):
-        raise ValueError(f"BANK_DOMAIN must be a bare domain such as icbc.com.cn, got {domain!r}")
+        raise SettingsError(f"BANK_DOMAIN must be a bare domain such as icbc.com.cn, got {domain!r}")
     if domain:
         return domain
-    return DEFAULT_BANK_DOMAIN if bank_from_env().name == DEFAULT_BANK_NAME else ""
+    return DEFAULT_BANK_DOMAIN if bank.name == DEFAULT_BANK_NAME else ""
+
+
+def parse_rate(raw: str, variable: str) -> Optional[Rate]:
+    """"20/60" -> Rate(20, 60.0); "off" (or "0") -> None, no limit."""
+    if raw.strip().lower() in DISABLED:
+        return None
+    match = _RATE.fullmatch(raw)
+    if not match or int(match[1]) < 1 or float(match[2]) <= 0:
+        raise SettingsError(
+            f"{variable} 的格式是 次数/秒数，例如 20/60，或 off 表示不限 /"
+            f" {variable} must look like 20/60 (requests/seconds) or off, got {raw!r}"
+        )
+    return Rate(int(match[1]), float(match[2]))
+
+
+def parse_reply_timeout(env: Mapping[str, str]) -> float:
+    raw = (env.get("ASSISTANT_REPLY_TIMEOUT") or "").strip()
+    seconds = _number(raw, float, DEFAULT_REPLY_TIMEOUT_SECONDS)
+    if not 0 < seconds <= 3600:
+        raise SettingsError(
+            "ASSISTANT_REPLY_TIMEOUT 必须是0到3600之间的秒数 / must be seconds in (0, 3600],"
+            f" got {raw!r}"
+        )
+    return seconds
+
+
+def parse_turns_at_once(env: Mapping[str, str]) -> int:
+    raw = (env.get("MAX_TURNS_AT_ONCE") or "").strip()
+    turns = _number(raw, int, DEFAULT_TURNS_AT_ONCE)
+    if not 1 <= turns <= 1000:
+        raise SettingsError(
+            "MAX_TURNS_AT_ONCE 必须是1到1000之间的整数 / must be a whole number in"
+            f" [1, 1000], got {raw!r}"
+        )
+    return turns
+
+
+def parse_origins(raw: Any) -> FrozenSet[str]:
+    """Allowed origins from a list or a comma-separated string; refuses malformed ones."""
+    items: Iterable[Any] = raw.split(",") if isinstance(raw, str) else (raw or ())
+    origins = frozenset(str(item).strip() for item in items if str(item).strip())
+    malformed = sorted(o for o in origins if not _ORIGIN.fullmatch(o))
+    if malformed:
+        raise SettingsError(
+            f"allowed origins must look like https://host[:port] (no path): {malformed}"
+        )
+    return origins
+
+
+def parse_retention_days(raw: str) -> int:
+    days = _number(raw.strip(), int, DEFAULT_RETENTION_DAYS)
+    if not 1 <= days <= MAX_RETENTION_DAYS:
+        raise SettingsError(
+            f"RETENTION_DAYS 必须是1到{MAX_RETENTION_DAYS}之间的整数天数 /"
+            f" must be whole days in [1, {MAX_RETENTION_DAYS}], got {raw!r}"
+        )
+    return days
+
+
+def parse_action_server_secret(env: Mapping[str, str]) -> str:
+    """ACTION_SERVER_SECRET as given; check_action_server_secret says whether it will do."""
+    return env.get("ACTION_SERVER_SECRET", "")
+
+
+def action_server_secret_problem(secret: str) -> Optional[str]:
+    if not secret:
+        return "ACTION_SERVER_SECRET is not set"
+    if len(secret) < MIN_ACTION_SECRET_LENGTH:
+        return f"ACTION_SERVER_SECRET is shorter than {MIN_ACTION_SECRET_LENGTH} characters"
+    return None
+
+
+def _number(raw: str, kind: Callable[[str], T], default: T) -> Any:
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        return -1
+
+
+def load(env: Mapping[str, str]) -> Settings:
+    """The settings in `env`; SettingsError names every bad variable at once."""
+    problems: List[str] = []
+
+    def checked(parse: Callable[[], T], fallback: T) -> T:
+        try:
+            return parse()
+        except SettingsError as problem:
+            problems.append(str(problem))
+            return fallback
+
+    bank = checked(lambda: parse_bank(env), Bank(DEFAULT_BANK_NAME, DEFAULT_BANK_HOTLINE))
+    settings = Settings(
+        bank=bank,
+        bank_domain=checked(lambda: parse_bank_domain(env, bank), ""),
+        branch_hours=env.get("BANK_BRANCH_HOURS", "").strip() or DEFAULT_BRANCH_HOURS,
+        rate_per_sender=checked(lambda: parse_rate(
+            env.get("RATE_LIMIT_PER_SENDER") or DEFAULT_PER_SENDER, "RATE_LIMIT_PER_SENDER"), None),
+        rate_per_ip=checked(lambda: parse_rate(
+            env.get("RATE_LIMIT_PER_IP") or DEFAULT_PER_IP, "RATE_LIMIT_PER_IP"), None),
+        reply_timeout=checked(lambda: parse_reply_timeout(env), DEFAULT_REPLY_TIMEOUT_SECONDS),
+        turns_at_once=checked(lambda: parse_turns_at_once(env), DEFAULT_TURNS_AT_ONCE),
+        chat_allowed_origins=checked(
+            lambda: parse_origins(env.get("CHAT_ALLOWED_ORIGINS", "")), frozenset()),
+        endpoints_file=Path(env.get("ENDPOINTS", "").strip() or DEFAULT_ENDPOINTS),
+        handoff_db_url=env.get("HANDOFF_DB_URL", "").strip(),
+        retention_days=checked(
+            lambda: parse_retention_days(env.get("RETENTION_DAYS", "")), DEFAULT_RETENTION_DAYS),
+        public_base_url=env.get("PUBLIC_BASE_URL", "").strip() or DEFAULT_PUBLIC_BASE_URL,
+        action_server_secret=parse_action_server_secret(env),
+        postgresql_schema=env.get("POSTGRESQL_SCHEMA", "").strip(),
+        wechat_env={k: v for k, v in env.items() if k.startswith("WECHAT_")},
+    )
+    if problems:
+        raise SettingsError(
+            "配置有误，请修改后再启动 / bad configuration, fix it and start again:\n- "
+            + "\n- ".join(problems)
+        )
+    return settings
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """This process's settings, read from its environment the first time they are asked for."""
+    return load(os.environ)
+
+
+def reload() -> Settings:
+    """Forget the settings read so far and read the environment again (tests)."""
+    settings.cache_clear()
+    return settings()

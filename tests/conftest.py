@@ -8,10 +8,20 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from core.settings import settings
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 UNIT_TEST_DIRS = (ROOT / "tests" / "actions", ROOT / "tests" / "core", ROOT / "tests" / "server" / "nlu")
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Each test reads the environment it set up (core/settings.py reads it once per process)."""
+    settings.cache_clear()
+    yield
+    settings.cache_clear()
 
 
 @pytest.fixture(autouse=True)

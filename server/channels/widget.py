@@ -33,7 +33,7 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from core.catalog import official_directory
+from core.directory import official_directory
 from core.settings import bank_from_env
 from server.guard.turns import PRIVACY_WARNING, Ask, TurnGuard, shared_limits
 from server.channels.rest import MAX_MESSAGE_CHARS, answer_checked_request, refuse_unanswerable

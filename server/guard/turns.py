@@ -38,7 +38,8 @@ from typing import (
 from sanic import response
 from sanic.request import Request
 
-from core.catalog import load_catalog, official_directory, resolve_hotlines
+from core.catalog import load_catalog
+from core.directory import official_directory, resolve_hotlines
 from core.settings import Bank, bank_from_env
 from core.masking import mask, mask_values
 

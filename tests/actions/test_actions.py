@@ -4,13 +4,12 @@
 import pytest
 from rasa_sdk.events import SlotSet
 
-from actions.actions import (
-    ActionAssessScam,
-    ActionCheckNumber,
-    ActionMoneyLost,
-    ActionSessionStart,
-)
+from actions.assessment import ActionAssessScam, ActionMoneyLost
+from actions.checks import ActionCheckNumber
+from actions.conversation import ActionSessionStart
+from core import replies
 from core.catalog import load_catalog
+from core.settings import settings
 from conftest import only_message, run
 
 SCAM_IDS = sorted(load_catalog().scam_types)
@@ -79,7 +78,7 @@ def test_assess_scam_risk_sees_through_zero_width_space(make_tracker, dispatcher
 def test_assess_scam_unknown_intent_falls_back(intent, make_tracker, dispatcher, domain):
     events = run(ActionAssessScam(), dispatcher, make_tracker("你好", intent), domain)
 
-    assert only_message(dispatcher)["response"] == "utter_default"
+    assert only_message(dispatcher)["text"] == replies.not_understood(settings().bank)["text"]
     assert events == []
 
 

@@ -5,15 +5,10 @@ import sqlite3
 import pytest
 from rasa_sdk.events import SlotSet
 
-from actions.actions import (
-    ActionAssessAnswers,
-    ActionAtmEntry,
-    ActionCheckLink,
-    ActionFollowUp,
-    ActionForgetAnswers,
-    ActionHumanHandoff,
-    ValidateClarifyForm,
-)
+from actions.assessment import ActionAssessAnswers, ActionForgetAnswers, ValidateClarifyForm
+from actions.checks import ActionCheckLink
+from actions.conversation import ActionFollowUp
+from actions.handoff import ActionAtmEntry, ActionHumanHandoff
 from core.catalog import load_catalog
 from conftest import only_message, run, user_event
 

@@ -19,8 +19,9 @@ from sanic import Sanic
 from sanic_testing.testing import SanicASGITestClient
 
 from actions import server_security
-from actions.actions import ActionCheckNumber
-from actions.server_security import MIN_SECRET_LENGTH, SECRET_ENV, MissingSecret
+from actions.checks import ActionCheckNumber
+from actions.server_security import SECRET_ENV, MissingSecret
+from core.settings import MIN_ACTION_SECRET_LENGTH as MIN_SECRET_LENGTH
 from tests.conftest import ROOT
 
 SECRET = "s3cret-" + "x" * 40
@@ -76,7 +77,7 @@ def test_no_or_short_secret_stops_the_server_saying_what_to_set(monkeypatch, val
     else:
         monkeypatch.setenv(SECRET_ENV, value)
     with pytest.raises(MissingSecret) as refusal:
-        server_security.secret_from_env()
+        server_security.checked_secret()
     assert isinstance(refusal.value, SystemExit)  # exits the CLI with the message, status 1
     assert SECRET_ENV in str(refusal.value) and problem in str(refusal.value)
 
@@ -135,10 +136,10 @@ def test_without_a_secret_rasa_sdk_run_stops_before_serving(monkeypatch):
     assert served == []
 
 
-@pytest.mark.parametrize("package", ["actions", "actions.actions"])
+@pytest.mark.parametrize("package", ["actions", "actions.checks"])
 def test_a_fresh_action_server_has_the_check_whatever_actions_module_it_loads(package):
     # In a new interpreter nothing is imported yet: this is the order rasa_sdk really uses
-    # (import the actions, then call the hook), also for `--actions actions.actions`.
+    # (import the actions, then call the hook), also for `--actions actions.checks`.
     script = ("import sanic, rasa_sdk.endpoint as endpoint\n"
               "sanic.Sanic.run = lambda *args, **kwargs: print('SERVING')\n"
               f"endpoint.run({package!r})\n")

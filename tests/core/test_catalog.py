@@ -6,14 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.catalog import (
-    BANK_HOTLINE_REF,
-    NUMBERS_FILE,
-    RISK_LEVELS,
-    load_catalog,
-    load_official_numbers,
-    resolve_hotlines,
-)
+from core.catalog import RISK_LEVELS, load_catalog
+from core.directory import NUMBERS_FILE
+from core.directory import BANK_HOTLINE_REF, load_official_numbers, resolve_hotlines
 from core.numbers import phone_like_numbers
 from core.settings import Bank
 

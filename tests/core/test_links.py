@@ -6,7 +6,8 @@ import socket
 import pytest
 import yaml
 
-from core.catalog import RISK_LEVELS, official_directory
+from core.catalog import RISK_LEVELS
+from core.directory import official_directory
 from core.links import (
     LINK_REASON_KEYS,
     LINK_RULES_FILE,

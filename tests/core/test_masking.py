@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from core.catalog import official_directory
+from core.directory import official_directory
 from core.settings import Bank
 from core.masking import (
     CARD_NUMBER,

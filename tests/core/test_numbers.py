@@ -3,7 +3,7 @@ the scam patterns of an unofficial one."""
 
 import pytest
 
-from core.catalog import official_directory
+from core.directory import official_directory
 from core.numbers import (
     NUMBER_REASON_KEYS,
     assess_number,

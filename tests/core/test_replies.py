@@ -1,14 +1,17 @@
 """Reply builders, and the rule that the assistant never says a number it cannot vouch for."""
 
 import pytest
-from rasa.core.nlg.interpolator import interpolate_text
+from string import Formatter
+
 
 from core import replies
-from core.catalog import RISK_LEVELS, load_catalog, official_directory
+from core.catalog import RISK_LEVELS, load_catalog
+from core.directory import official_directory
 from core.links import check_link, official_domains
 from core.numbers import assess_number, unlisted_numbers
 from core.risk import load_risk_rules
 from core.settings import Bank
+from core.wording import load_wording
 
 BANKS = [Bank("工商银行", "95588"), Bank("建设银行", "95533")]
 UNOFFICIAL = ["+0095588", "95588-123456", "00095588", "+86 955 88", "13800138000", "400-123-4567",
@@ -21,12 +24,7 @@ def every_reply(domain, bank):
     """(label, text) for everything the assistant can say when run for `bank`."""
     catalog = load_catalog()
     directory = official_directory(bank)
-    slots = {"bank_name": bank.name, "bank_hotline": bank.hotline}
-    for name, variants in domain["responses"].items():
-        for i, variant in enumerate(variants):
-            yield f"{name}[{i}]", interpolate_text(variant["text"], slots)
-            for button in variant.get("buttons", []):
-                yield f"{name}[{i}] button", button["title"]
+    yield from every_sentence(bank)
     for scam in catalog.scam_types.values():
         for risk in RISK_LEVELS:
             yield f"assessment {scam.id} {risk}", replies.assessment(scam, risk, bank, directory)["text"]
@@ -55,6 +53,32 @@ def every_reply(domain, bank):
     for button in (*replies.NEXT_STEP_BUTTONS, *replies.AFTER_LOSS_BUTTONS, *replies.FOLLOW_UP_BUTTONS,
                    *replies.ATM_BUTTONS):
         yield "button", button["title"]
+
+
+SAMPLE_FIELDS = {"number": "12366", "owner": "国家税务总局纳税服务热线", "host": "www.chinatax.gov.cn",
+                 "scam_name": "冒充税务局退税诈骗", "verdict": "……", "how_it_goes": "……",
+                 "agencies": "12366（国家税务总局纳税服务热线）", "reference": "FZ-ABCDEF",
+                 "branch_hours": "工作日九点到五点", "seconds": "3", "choice": "1", "title": "转人工",
+                 "atm_id": "ATM-CY", "location": "朝阳支行大厅"}
+
+
+def every_sentence(bank, section=None, key=""):
+    """(key, text) for every sentence of knowledge/replies.yml, its fields filled in."""
+    section = load_wording() if section is None else section
+    items = section.items() if isinstance(section, dict) else enumerate(section)
+    for name, value in items:
+        path = f"{key}.{name}" if key else str(name)
+        if isinstance(value, (dict, list)):
+            yield from every_sentence(bank, value, path)
+        else:
+            fields = {field for _, field, _, _ in Formatter().parse(str(value)) if field}
+            yield path, say_text(str(value), bank, fields)
+
+
+def say_text(text, bank, fields):
+    values = {"bank_name": bank.name, "bank_hotline": bank.hotline, **SAMPLE_FIELDS}
+    assert fields <= set(values), f"unknown fields {fields - set(values)} in {text!r}"
+    return text.format(**values)
 
 
 def load_all_reasons():

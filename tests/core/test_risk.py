@@ -6,7 +6,8 @@ import copy
 import pytest
 import yaml
 
-from core.catalog import RISK_LEVELS, load_catalog, official_directory
+from core.catalog import RISK_LEVELS, load_catalog
+from core.directory import official_directory
 from core.numbers import unlisted_numbers
 from core.risk import (
     QUESTIONS,

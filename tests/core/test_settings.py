@@ -1,8 +1,18 @@
-"""Deployment settings: which bank runs the assistant, and its web domain."""
+"""Deployment settings: read and validated once, with a message naming the variable."""
+
+import os
 
 import pytest
 
-from core.settings import bank_domain_from_env, bank_from_env
+from core.settings import SettingsError, load
+
+
+def bank_from_env():
+    return load(os.environ).bank
+
+
+def bank_domain_from_env():
+    return load(os.environ).bank_domain
 
 
 def test_defaults_to_icbc():
@@ -95,3 +105,37 @@ def test_invalid_bank_domain_raises_clear_error(monkeypatch, domain):
     with pytest.raises(ValueError, match="BANK_DOMAIN") as error:
         bank_domain_from_env()
     assert repr(domain.strip().lower()) in str(error.value)
+
+
+# --- the rest of the settings ----------------------------------------------------------
+
+
+def test_defaults_need_no_variable():
+    config = load({})
+    assert config.rate_per_sender.count == 20 and config.rate_per_ip.count == 120
+    assert config.reply_timeout == 10.0 and config.turns_at_once == 3
+    assert config.chat_allowed_origins == frozenset() and config.retention_days == 30
+    assert str(config.endpoints_file) == "endpoints.yml" and config.handoff_db_url == ""
+
+
+def test_every_bad_variable_is_named_at_once():
+    env = {"BANK_HOTLINE": "abc", "BANK_NAME": "建设银行", "RATE_LIMIT_PER_IP": "lots",
+           "ASSISTANT_REPLY_TIMEOUT": "-1", "MAX_TURNS_AT_ONCE": "zero",
+           "CHAT_ALLOWED_ORIGINS": "https://bank.example/path", "RETENTION_DAYS": "0"}
+    with pytest.raises(SettingsError) as error:
+        load(env)
+    message = str(error.value)
+    assert message.startswith("配置有误")
+    for variable in ("BANK_HOTLINE", "RATE_LIMIT_PER_IP", "ASSISTANT_REPLY_TIMEOUT",
+                     "MAX_TURNS_AT_ONCE", "allowed origins", "RETENTION_DAYS"):
+        assert variable in message
+
+
+def test_rate_limits_can_be_switched_off():
+    config = load({"RATE_LIMIT_PER_SENDER": "off", "RATE_LIMIT_PER_IP": "0"})
+    assert config.rate_per_sender is None and config.rate_per_ip is None
+
+
+def test_wechat_variables_are_passed_on_as_given():
+    config = load({"WECHAT_TOKEN": "t", "WECHAT_MODE": "safe", "OTHER": "x"})
+    assert dict(config.wechat_env) == {"WECHAT_TOKEN": "t", "WECHAT_MODE": "safe"}

@@ -2,7 +2,8 @@
 
 import pytest
 
-from core.catalog import load_catalog, official_directory, resolve_hotlines
+from core.catalog import load_catalog
+from core.directory import official_directory, resolve_hotlines
 from core.numbers import unlisted_numbers
 from core.settings import bank_from_env
 

@@ -27,7 +27,7 @@ import xmltodict
 from sanic import Sanic
 from wechatpy.crypto import WeChatCrypto
 
-from core.catalog import official_directory
+from core.directory import official_directory
 from core.numbers import unlisted_numbers
 from core.settings import Bank, bank_from_env
 from server.channels.wechat.channel import (

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from core.catalog import official_directory
+from core.directory import official_directory
 from core.settings import Bank, bank_from_env
 from server.guard.turns import PRIVACY_WARNING, TurnGuard
 from server.channels.widget import (

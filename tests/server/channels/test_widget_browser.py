@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from core.catalog import official_directory
+from core.directory import official_directory
 from core.settings import bank_from_env
 from server.guard.turns import PRIVACY_WARNING
 from tests.server.channels.test_widget import (

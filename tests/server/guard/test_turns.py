@@ -19,7 +19,7 @@ import pytest
 import xmltodict
 from sanic import Sanic
 
-from core.catalog import official_directory
+from core.directory import official_directory
 from core.numbers import unlisted_numbers
 from core.settings import Bank
 from server.guard.turns import (

@@ -32,7 +32,7 @@ def test_a_parse_is_the_same(processor, text):
 @pytest.mark.parametrize("intent, expected", [
     ("scam_tax_refund", "action_assess_scam"),
     ("report_vague", "action_forget_answers"),
-    ("greet", "utter_greet"),
+    ("greet", "action_greet"),
 ])
 def test_a_prediction_is_the_same(processor, intent, expected):
     tracker = DialogueStateTracker.from_events("x", [

@@ -1,0 +1,178 @@
+"""Whether it is a scam and what to do now: the assessment of a story, the clarifying
+questions for a vague one, and the emergency when money has already gone."""
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import (
+    SCAM_INTENT_PREFIX, DomainDict, latest_text, scam_or_general, session_user_events,
+)
+from core import replies
+from core.catalog import RISK_LEVELS, SUSPECTED_FRAUD, load_catalog
+from core.directory import official_directory
+from core.risk import QUESTIONS, SKIP, assess_answers, match_option, score_risk
+from core.settings import settings
+from core.text import normalise
+
+# A scam intent this sure, said during the questions, names the type the answers did not.
+CONFIDENT_SCAM_INTENT = 0.8
+# Slot values for the money_gone answers (text slots).
+MONEY_GONE_SLOT_VALUES = {True: "yes", False: "no", SKIP: SKIP}
+
+
+class ActionAssessScam(Action):
+    """Names the scam type of the classified intent and says what to do now."""
+
+    def name(self) -> Text:
+        return "action_assess_scam"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        catalog = load_catalog()
+        scam = None
+        if intent.startswith(SCAM_INTENT_PREFIX):
+            scam = catalog.scam_types.get(intent[len(SCAM_INTENT_PREFIX):])
+        bank = settings().bank
+        if scam is None:
+            dispatcher.utter_message(**replies.not_understood(bank))
+            return []
+        risk = score_risk(scam.risk, latest_text(tracker), catalog.risk_signals)
+        dispatcher.utter_message(**replies.assessment(scam, risk, bank, official_directory(bank)))
+        return [SlotSet("scam_type", scam.id), SlotSet("risk", risk)]
+
+
+class ActionMoneyLost(Action):
+    """Money or a code has already gone: the next minutes matter most."""
+
+    def name(self) -> Text:
+        return "action_money_lost"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        bank = settings().bank
+        guidance = load_catalog().money_lost
+        code_given = replies.code_was_given(guidance, latest_text(tracker))
+        dispatcher.utter_message(
+            **replies.money_lost(guidance, bank, official_directory(bank), code_given)
+        )
+        return [SlotSet("risk", "high")]
+
+
+class ActionForgetAnswers(Action):
+    """Clears the clarifying answers so a new vague story gets its own questions."""
+
+    def name(self) -> Text:
+        return "action_forget_answers"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        return [SlotSet(question, None) for question in QUESTIONS]
+
+
+class AskQuestion(Action):
+    """Asks one of clarify_form's questions (Rasa calls action_ask_<slot>)."""
+
+    slot = ""
+
+    def name(self) -> Text:
+        return f"action_ask_{self.slot}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        dispatcher.utter_message(**replies.clarify_question(self.slot))
+        return []
+
+
+class ActionAskClaimedIdentity(AskQuestion):
+    slot = "claimed_identity"
+
+
+class ActionAskRequestedAction(AskQuestion):
+    slot = "requested_action"
+
+
+class ActionAskMoneyGone(AskQuestion):
+    slot = "money_gone"
+
+
+class ValidateClarifyForm(FormValidationAction):
+    """Maps each free-text or button answer to an option of knowledge/rules/risk_rules.yml.
+
+    An answer that names no option still counts (as 其他, or as skipped for money):
+    the questions never loop, and the words still reach the assessment as signals.
+    """
+
+    def name(self) -> Text:
+        return "validate_clarify_form"
+
+    @staticmethod
+    def _option(question: str, value: Any, unclear: Any) -> Dict[Text, Any]:
+        # None: the slot was cleared (action_forget_answers), not answered.
+        if value is None:
+            return {question: None}
+        option = match_option(question, normalise(str(value)))
+        return {question: unclear if option is None else option}
+
+    def validate_claimed_identity(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self._option("claimed_identity", value, "其他")
+
+    def validate_requested_action(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self._option("requested_action", value, "其他")
+
+    def validate_money_gone(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        answer = self._option("money_gone", value, SKIP)["money_gone"]
+        return {"money_gone": MONEY_GONE_SLOT_VALUES.get(answer, answer)}
+
+
+class ActionAssessAnswers(Action):
+    """The assessment after the questions: rules on the answers and on every message."""
+
+    def name(self) -> Text:
+        return "action_assess_answers"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        bank = settings().bank
+        directory = official_directory(bank)
+        forget = [SlotSet(question, None) for question in QUESTIONS]
+        user_events = session_user_events(tracker)
+        text = "\n".join(normalise(e.get("text") or "") for e in user_events)
+        if tracker.get_slot("money_gone") == "yes":
+            guidance = load_catalog().money_lost
+            code_given = replies.code_was_given(guidance, text)
+            dispatcher.utter_message(**replies.money_lost(guidance, bank, directory, code_given))
+            return [SlotSet("risk", "high"), *forget]
+        answers = {q: tracker.get_slot(q) for q in ("claimed_identity", "requested_action")}
+        answers["money_gone"] = {"no": False}.get(tracker.get_slot("money_gone"), SKIP)
+        entities = {
+            entity.get("entity")
+            for event in user_events
+            for entity in (event.get("parse_data") or {}).get("entities") or []
+        }
+        judged = assess_answers(answers, text, entities)
+        scam = scam_or_general(judged.scam_type or _confident_scam_intent(user_events))
+        # A type named by the NLU rather than the rules keeps at least its own risk.
+        risk = judged.risk if scam.id == SUSPECTED_FRAUD else max(
+            judged.risk, scam.risk, key=RISK_LEVELS.index)
+        dispatcher.utter_message(
+            **replies.assessment(scam, risk, bank, directory, reasons=judged.reasons)
+        )
+        return [SlotSet("scam_type", scam.id), SlotSet("risk", risk), *forget]
+
+
+def _confident_scam_intent(user_events: List[Dict[Text, Any]]) -> Optional[str]:
+    for event in reversed(user_events):
+        intent = (event.get("parse_data") or {}).get("intent") or {}
+        name = intent.get("name") or ""
+        if name.startswith(SCAM_INTENT_PREFIX) and (intent.get("confidence") or 0) >= CONFIDENT_SCAM_INTENT:
+            return name[len(SCAM_INTENT_PREFIX):]
+    return None

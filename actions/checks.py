@@ -1,0 +1,56 @@
+"""Checks of what the customer was given: a phone number, a link."""
+
+from typing import List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import DomainDict, latest_text
+from core import replies
+from core.directory import official_directory
+from core.links import check_link, official_domains
+from core.numbers import assess_number
+from core.settings import settings
+
+
+class ActionCheckNumber(Action):
+    """Looks a phone number up in the official directory, or asks for one."""
+
+    def name(self) -> Text:
+        return "action_check_number"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        said = [
+            str(entity["value"])
+            for entity in tracker.latest_message.get("entities") or []
+            if entity.get("entity") == "phone_number"
+        ]
+        bank = settings().bank
+        verdict = assess_number(said[0] if said else latest_text(tracker), official_directory(bank))
+        if verdict is None:
+            dispatcher.utter_message(**replies.ask_for_number())
+            return []
+        dispatcher.utter_message(**replies.number_check(verdict, bank))
+        return []
+
+
+class ActionCheckLink(Action):
+    """Official domain, look-alike, raw IP, short link or odd TLD: a verdict on a link."""
+
+    def name(self) -> Text:
+        return "action_check_link"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        config = settings()
+        verdict = check_link(tracker.latest_message.get("text") or "",
+                             official_domains(config.bank, config.bank_domain))
+        if verdict is None:
+            dispatcher.utter_message(**replies.ask_for_link())
+        else:
+            dispatcher.utter_message(**replies.link_check(verdict, config.bank))
+        return []

@@ -1,0 +1,71 @@
+"""The assistant's sentences (knowledge/replies.yml), looked up by key and filled in.
+
+    say("handoff.call", bank=bank, branch_hours="…")  ->  "请拨打工商银行客服热线 95588，…"
+
+Keys are dotted paths into the file. Every text may use {bank_name} and {bank_hotline}
+(from `bank`) besides the fields passed by name; a field the text needs and nobody gave
+is a KeyError, so a typo in the file fails a test rather than a customer's reply.
+"""
+
+import re
+from functools import lru_cache
+from typing import Any, Dict, List, Optional
+
+import yaml
+
+from core import KNOWLEDGE
+from core.settings import Bank
+
+REPLIES_FILE = KNOWLEDGE / "replies.yml"
+# YAML's folded style joins lines with a space; Chinese text has none between sentences.
+_SPACE_BY_CHINESE = re.compile(
+    r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])\s+|\s+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])"
+)
+
+
+def tidy(text: str) -> str:
+    """`text` without the spaces YAML's folding put between Chinese sentences."""
+    return _SPACE_BY_CHINESE.sub("", text.strip())
+
+
+@lru_cache(maxsize=1)
+def load_wording() -> Dict[str, Any]:
+    return yaml.safe_load(REPLIES_FILE.read_text(encoding="utf-8"))
+
+
+def entry(key: str) -> Any:
+    """The raw value at `key` (a string, a list or a section)."""
+    value: Any = load_wording()
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise KeyError(f"knowledge/replies.yml has no {key!r}")
+        value = value[part]
+    return value
+
+
+def _fill(text: str, bank: Optional[Bank], fields: Dict[str, Any]) -> str:
+    if bank is not None:
+        fields = {"bank_name": bank.name, "bank_hotline": bank.hotline, **fields}
+    # Literal "\n" in a plain YAML scalar is a line break the writer meant.
+    return text.replace("\\n", "\n").format(**fields)
+
+
+def say(key: str, bank: Optional[Bank] = None, **fields: Any) -> str:
+    """The sentence at `key`, its {fields} filled in."""
+    value = entry(key)
+    if not isinstance(value, str):
+        raise TypeError(f"knowledge/replies.yml: {key!r} is not a sentence")
+    return _fill(value, bank, fields)
+
+
+def say_each(key: str, bank: Optional[Bank] = None, **fields: Any) -> List[str]:
+    """The list of sentences at `key`, each filled in."""
+    value = entry(key)
+    if not isinstance(value, list):
+        raise TypeError(f"knowledge/replies.yml: {key!r} is not a list")
+    return [_fill(str(item), bank, fields) for item in value]
+
+
+def button(intent: str) -> Dict[str, str]:
+    """A button whose title is buttons.<intent> and whose payload triggers that intent."""
+    return {"title": say(f"buttons.{intent}"), "payload": f"/{intent}"}
