@@ -42,13 +42,23 @@ run: $(MODEL) ## start the action server (:5055) and the Rasa server (:5005)
 shell: $(MODEL) ## talk to the bot in the terminal (starts the action server too)
 	export ACTION_SERVER_SECRET=$${ACTION_SERVER_SECRET:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(32))')}; \
 	  $(RASA) run actions --actions actions --port 5055 & trap "kill $$!" EXIT; \
-	  $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+	  $(PY) -m server shell --model $(MODEL) --endpoints endpoints.yml
 
 validate: $(INSTALLED) ## rasa data validate --fail-on-warnings
 	$(RASA) data validate --fail-on-warnings
 
-test: $(MODEL) ## the whole test suite (unit, data, conversation, end-to-end over HTTP)
-	$(PY) -m pytest
+# scripts/test_services.sh installs and starts PostgreSQL, Redis, RabbitMQ and Chromium
+# where it can (root on Debian); what is still missing is left out, and then make test
+# fails unless ALLOW_MISSING_SERVICES=1.
+test: $(MODEL) ## the whole test suite (unit, data, conversation, HTTP, browser, scale-out)
+	@left_out=$$(scripts/test_services.sh); \
+	if [ -z "$$left_out" ]; then $(PY) -m pytest; exit $$?; fi; \
+	echo "make test: 不运行 / leaving out: $$left_out" >&2; \
+	$(PY) -m pytest -m "$$left_out"; status=$$?; \
+	if [ $$status = 0 ] && [ "$${ALLOW_MISSING_SERVICES:-0}" != 1 ]; then \
+	  echo "make test: 有服务缺失，部分测试没有运行 / services missing, some tests did not run (ALLOW_MISSING_SERVICES=1 accepts that)" >&2; \
+	  exit 1; fi; \
+	exit $$status
 
 lint: $(INSTALLED) ## ruff
 	$(VENV)/bin/ruff check actions core server tests bench tools deploy

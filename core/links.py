@@ -119,7 +119,7 @@ def load_official_domains() -> Dict[str, str]:
 def official_domains(bank: Bank, bank_domain: str) -> Dict[str, str]:
     """Every domain the assistant may call official: the list plus the bank's own domain.
 
-    `bank_domain` is settings.bank_domain_from_env(); "" adds no bank site.
+    `bank_domain` is settings().bank_domain; "" adds no bank site.
     """
     domains = dict(load_official_domains())
     if bank_domain:

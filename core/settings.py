@@ -162,7 +162,7 @@ def parse_retention_days(raw: str) -> int:
     days = _number(raw.strip(), int, DEFAULT_RETENTION_DAYS)
     if not 1 <= days <= MAX_RETENTION_DAYS:
         raise SettingsError(
-            f"RETENTION_DAYS 必须是1到{MAX_RETENTION_DAYS}之间的整数天数 /"
+            f"RETENTION_DAYS 必须是 1 到 {MAX_RETENTION_DAYS} 之间的整数天数 /"
             f" must be whole days in [1, {MAX_RETENTION_DAYS}], got {raw!r}"
         )
     return days

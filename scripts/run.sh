@@ -24,7 +24,7 @@ fi
 export ENDPOINTS
 .venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" &
 actions_pid=$!
-.venv/bin/rasa run --model "$MODEL" --port "$RASA_PORT" \
+.venv/bin/python -m server run --model "$MODEL" --port "$RASA_PORT" \
   --endpoints "$ENDPOINTS" --credentials credentials.yml ${api_args[@]+"${api_args[@]}"} &
 rasa_pid=$!
 

@@ -52,16 +52,19 @@ trap stop EXIT
 
 # PostgreSQL's events table -> RabbitMQ, nothing lost (deploy/event_relay.py). Started
 # before the replicas so that its cursor exists before their first event.
-.venv/bin/python -m deploy.event_relay &
+# Each child in a session of its own: Ctrl-C reaches this script alone, which stops them
+# in order and exits 130; otherwise a child that died of the same SIGINT first could be
+# taken for a crash (exit 1), depending on which process the signal reached first.
+setsid .venv/bin/python -m deploy.event_relay &
 relay_pid=$!
 relay_reported=0
 
-.venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" &
+setsid .venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" &
 actions_pid=$!
 pids+=("$actions_pid")
 rasa_pids=()
 for port in $RASA_PORTS; do
-  .venv/bin/rasa run --model "$MODEL" --endpoints "$ENDPOINTS" \
+  setsid .venv/bin/python -m server run --model "$MODEL" --endpoints "$ENDPOINTS" \
     --credentials credentials.yml --port "$port" ${api_args[@]+"${api_args[@]}"} &
   rasa_pids+=($!)
   pids+=($!)

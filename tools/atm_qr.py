@@ -17,7 +17,6 @@ import argparse
 import csv
 import html
 import io
-import os
 import re
 import sys
 import unicodedata
@@ -29,11 +28,13 @@ from urllib.parse import quote, urlencode, urlsplit
 import segno
 
 from tools.cli import EXIT_INVALID_INPUT, ChineseArgumentParser, ChineseHelpFormatter
-from core.settings import Bank, bank_from_env
+from core.directory import official_directory
+from core.settings import DEFAULT_PUBLIC_BASE_URL, Bank, SettingsError, settings
+from core.wording import say, say_each
 
 EXIT_WRITE_FAILED = 1
 
-DEFAULT_BASE_URL = "http://localhost:5005"
+DEFAULT_BASE_URL = DEFAULT_PUBLIC_BASE_URL
 DEFAULT_OUT_DIR = Path("build/qr")
 CHAT_PATH = "/chat"
 
@@ -295,12 +296,12 @@ def qr_svg_element(qr: segno.QRCode, x: float, y: float, size: float) -> str:
 # ---------------------------------------------------------------------------
 # The printable sign
 
-SIGN_HEADING_LINES = ("接到可疑电话？", "扫码问反诈助手")
-SIGN_WARNING_LINES = ("正在按电话里的指示操作ATM？", "请立即停止，取卡，挂断电话。")
-SIGN_SCAN_HINT = "用手机扫一扫，直接打字说出对方让您做什么"
-SIGN_NUMBERS_TITLE = "请您自己拨打官方电话："
-POLICE = ("110", "报警电话")
-ANTI_FRAUD = ("96110", "全国反诈专线")
+# The sign's words (knowledge/replies.yml) and its numbers (the official directory).
+SIGN_HEADING_LINES = tuple(say_each("atm_sign.heading"))
+SIGN_WARNING_LINES = tuple(say_each("atm_sign.warning"))
+SIGN_SCAN_HINT = say("atm_sign.scan_hint")
+SIGN_NUMBERS_TITLE = say("dial_yourself")
+SIGN_NUMBERS = ("110", "96110")
 
 # A5 in millimetres. A4 has the same aspect ratio, so the HTML scales it to fill either.
 SIGN_WIDTH_MM = 148
@@ -359,8 +360,10 @@ def build_sign_svg(atm: Atm, url: str, bank: Bank) -> str:
     width, height, margin = SIGN_WIDTH_MM, SIGN_HEIGHT_MM, SIGN_MARGIN_MM
     center = width / 2
     text_width = width - 2 * margin
-    numbers = (POLICE, ANTI_FRAUD, (bank.hotline, f"{bank.name}客服"))
-    footer = f"ATM编号：{atm.atm_id}" + (f"　　位置：{atm.location}" if atm.location else "")
+    directory = official_directory(bank)
+    numbers = [(number, directory[number].owner) for number in (*SIGN_NUMBERS, bank.hotline)]
+    footer = say("atm_sign.footer_atm", atm_id=atm.atm_id) + (
+        "　　" + say("atm_sign.footer_location", location=atm.location) if atm.location else "")
     description = "".join(SIGN_HEADING_LINES) + " " + "".join(SIGN_WARNING_LINES) + " " + "，".join(
         f"{label} {number}" for number, label in numbers
     )
@@ -480,18 +483,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        try:
+            config = settings()
+        except SettingsError as error:
+            raise InputError(str(error)) from None
         atms = _load_atms(args, parser)
         base_url = normalize_base_url(
-            args.base_url if args.base_url is not None
-            else os.environ.get("PUBLIC_BASE_URL", "").strip() or DEFAULT_BASE_URL
+            args.base_url if args.base_url is not None else config.public_base_url
         )
         check_output_names_unique(atms, with_sign=args.sign)
-        bank = None
-        if args.sign:
-            try:
-                bank = bank_from_env()
-            except ValueError as error:
-                raise InputError(f"银行配置（BANK_NAME / BANK_HOTLINE）有误：{error}") from None
+        bank = config.bank if args.sign else None
         # Build everything in memory first, so bad input never leaves half a batch on disk.
         urls = [build_chat_url(base_url, atm.atm_id) for atm in atms]
         rendered = [(atm, url, render_files(atm, url, bank)) for atm, url in zip(atms, urls)]

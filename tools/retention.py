@@ -18,7 +18,6 @@ Run it daily (cron, a Kubernetes CronJob); it is safe to run while the assistant
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import time
@@ -31,12 +30,13 @@ import sqlalchemy as sa
 
 from tools.cli import EXIT_INVALID_INPUT, ChineseArgumentParser, ChineseHelpFormatter
 from core.handoff_records import HANDOFF_TABLE, handoff_db_url, tracker_store_url
+from core.settings import (
+    DEFAULT_RETENTION_DAYS, SettingsError, parse_retention_days, settings,
+)
 
 EXIT_DB_PROBLEM = 1
 
 RETENTION_ENV = "RETENTION_DAYS"
-DEFAULT_RETENTION_DAYS = 30
-MAX_RETENTION_DAYS = 36_500
 SECONDS_PER_DAY = 86_400
 # Senders per transaction: short transactions, so a purge of a large SQLite database
 # never holds the write lock long enough to stall the live server's turns.
@@ -106,7 +106,7 @@ def connect(url: sa.engine.URL, rasa_schema: bool = False) -> sa.engine.Engine:
     POSTGRESQL_SCHEMA when set (as Rasa's create_engine_kwargs); handoff records where
     core/handoff_records.py writes them, which does not read that variable."""
     kwargs = {}
-    schema = os.environ.get("POSTGRESQL_SCHEMA")
+    schema = settings().postgresql_schema
     if rasa_schema and schema and url.get_backend_name() == "postgresql":
         kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
     return sa.create_engine(url, future=True, **kwargs)
@@ -222,15 +222,9 @@ def purge(
 def retention_days(raw: str) -> int:
     """Whole days, 1 to MAX_RETENTION_DAYS: 0 would delete every conversation."""
     try:
-        days = int(raw.strip())
-    except ValueError:
-        days = 0
-    if not 1 <= days <= MAX_RETENTION_DAYS:
-        raise argparse.ArgumentTypeError(
-            f"天数必须是 1 到 {MAX_RETENTION_DAYS} 之间的整数 /"
-            f" days must be a whole number from 1 to {MAX_RETENTION_DAYS}: {raw!r}"
-        )
-    return days
+        return parse_retention_days(raw or "0")
+    except SettingsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,22 +264,19 @@ def build_parser() -> argparse.ArgumentParser:
 def _resolve_days(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.older_than_days is not None:
         return args.older_than_days
-    raw = os.environ.get(RETENTION_ENV, "").strip()
-    if not raw:
-        return DEFAULT_RETENTION_DAYS
     try:
-        return retention_days(raw)
-    except argparse.ArgumentTypeError as error:
-        parser.error(f"{RETENTION_ENV}: {error}")
+        return settings().retention_days
+    except SettingsError as error:
+        parser.error(str(error))
 
 
 def _resolve_urls(db_url: Optional[str]) -> Tuple[sa.engine.URL, sa.engine.URL]:
     if db_url is not None:
         url = parse_db_url(db_url)
         return url, url
-    endpoints = Path(os.environ.get("ENDPOINTS", "endpoints.yml"))
+    endpoints = settings().endpoints_file
     try:
-        events_raw, handoff_raw = tracker_store_url(endpoints), handoff_db_url()
+        events_raw, handoff_raw = tracker_store_url(endpoints), handoff_db_url(settings())
     except (OSError, ValueError) as error:
         unset = sorted(set(re.findall(r"\$\{(\w+)\}", str(error))))
         hint = f"（未设置的环境变量 / unset variables: {', '.join(unset)}）" if unset else ""

@@ -1,5 +1,5 @@
 """REST channel: Rasa's contract, with its input checked so a bad request gets a clear
-4xx, and the turn guarded (server/guard/turns.py).
+4xx, and the turn guarded (server/guard/).
 
 POST /webhooks/rest/webhook {"sender": "<conversation id>", "message": "<text>"}
 Stock Rasa answers `[]` to a body without "message" and 500 to a JSON array. Its
@@ -15,10 +15,10 @@ from sanic import Blueprint, response
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
-from server.guard.turns import (
-    RequestLimits, TurnGuard, refuse_oversized, refuse_too_fast, render_error_pages_safely,
-    shared_limits,
-)
+from server.guard.error_pages import render_error_pages_safely
+from server.guard.limits import refuse_oversized
+from server.guard.rate_limit import RequestLimits, refuse_too_fast, shared_limits
+from server.guard.turns import TurnGuard
 
 MAX_MESSAGE_CHARS = 20_000
 # The longest message as JSON with \uXXXX escapes (json.dumps' default) is 120 KB.
@@ -114,7 +114,7 @@ class RestChannel(RestInput):
         self, on_new_message: Callable[[UserMessage], Awaitable[None]]
     ) -> Blueprint:
         # Not RestInput's blueprint: its handler builds the UserMessage from the raw text.
-        guard = TurnGuard.from_env()
+        guard = TurnGuard.from_settings()
         limits = shared_limits()
         rest = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 

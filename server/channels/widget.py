@@ -23,10 +23,8 @@ None by default, i.e. same-origin only.
 """
 
 import json
-import os
-import re
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, FrozenSet, Iterable, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, List, Optional, Text
 from urllib.parse import urlsplit
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -34,16 +32,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from core.directory import official_directory
-from core.settings import bank_from_env
-from server.guard.turns import PRIVACY_WARNING, Ask, TurnGuard, shared_limits
+from core.settings import parse_origins, settings
+from server.guard.rate_limit import shared_limits
+from server.guard.turns import PRIVACY_WARNING, Ask, TurnGuard
 from server.channels.rest import MAX_MESSAGE_CHARS, answer_checked_request, refuse_unanswerable
 
 STATIC = Path(__file__).resolve().parent / "widget_static"
 CONFIG_PLACEHOLDER = "__WIDGET_CONFIG__"
-ORIGINS_ENV = "CHAT_ALLOWED_ORIGINS"
 MASKED_INPUT = "masked_input"
-# scheme://host[:port], nothing after: a trailing slash or path would never match.
-_ORIGIN = re.compile(r"(?:https?://[^/\s]+|null)")
 
 JS = "text/javascript; charset=utf-8"
 CSS = "text/css; charset=utf-8"
@@ -57,21 +53,9 @@ PREFLIGHT = {
 }
 
 
-def parse_origins(raw: Any) -> FrozenSet[str]:
-    """Allowed origins from a list or a comma-separated string; refuses malformed ones."""
-    items: Iterable[Any] = raw.split(",") if isinstance(raw, str) else (raw or ())
-    origins = frozenset(str(item).strip() for item in items if str(item).strip())
-    malformed = sorted(o for o in origins if not _ORIGIN.fullmatch(o))
-    if malformed:
-        raise ValueError(
-            f"allowed origins must look like https://host[:port] (no path): {malformed}"
-        )
-    return origins
-
-
 def widget_config() -> Dict[str, Any]:
     """What the script needs before its first request: who runs it, numbers to link."""
-    bank = bank_from_env()
+    bank = settings().bank
     return {
         "bankName": bank.name,
         "bankHotline": bank.hotline,
@@ -158,7 +142,7 @@ class WidgetInput(InputChannel):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "InputChannel":
         configured = (credentials or {}).get("allowed_origins")
         if configured is None:
-            configured = os.environ.get(ORIGINS_ENV, "")
+            return cls(settings().chat_allowed_origins)
         return cls(parse_origins(configured))
 
     def url_prefix(self) -> Text:
@@ -172,7 +156,7 @@ class WidgetInput(InputChannel):
         page = (STATIC / "index.html").read_text(encoding="utf-8")
         script = widget_script()
         stylesheet = (STATIC / "widget.css").read_text(encoding="utf-8")
-        guard = WidgetTurnGuard.from_env()
+        guard = WidgetTurnGuard.from_settings()
         limits = shared_limits()
         widget = Blueprint("widget")
 

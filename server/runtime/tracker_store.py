@@ -15,12 +15,11 @@ retention job, the handoff records and the event relay see the same rows, but:
 database before each turn whether another one wrote to the conversation, and reloads it
 if so. One server on its own database (the default) skips that query.
 
-Creating the store also installs the rest of runtime/ (action calls, NLU cache, graph
-runner): Rasa creates it at start-up from endpoints.yml, before the first turn.
+The rest of the runtime (action calls, NLU cache, graph runner) is installed by
+server/runtime/plugin.py, from the server's entry point.
 """
 
 import asyncio
-import gc
 import itertools
 import json
 import logging
@@ -38,26 +37,10 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from server.runtime import action_calls, graph_runner, nlu_cache
 from server.runtime.history import DEFAULT_KEEP_TURNS, DEFAULT_MAX_TURNS, bounded_tracker
 
 logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
-
-
-_startup_objects_frozen = False
-
-
-def _freeze_startup_objects_once() -> None:
-    """At the first turn, when the model is loaded: the garbage collector stops walking
-    the millions of objects of Rasa, TensorFlow and the model on every full collection,
-    which showed as latency spikes under load (p99 at concurrency 8: about 200 ms before,
-    170 ms after, bench/perf.py)."""
-    global _startup_objects_frozen
-    if not _startup_objects_frozen:
-        gc.collect()
-        gc.freeze()
-        _startup_objects_frozen = True
 
 
 def _as_bool(value: Any) -> bool:
@@ -102,9 +85,6 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         self._kept: "OrderedDict[str, _Kept]" = OrderedDict()
         # One thread: SQLite allows one writer, and the order of writes is kept.
         self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker-db")
-        action_calls.install()
-        nlu_cache.install()
-        graph_runner.install()
 
     def _keep_sqlite_connections_open(self) -> None:
         """SQLAlchemy opens a new SQLite connection per query; keep them, and use the
@@ -128,7 +108,6 @@ class CachingSQLTrackerStore(SQLTrackerStore):
     # Reading
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
-        _freeze_startup_objects_once()
         kept = self._usable(sender_id)
         if kept is not None and self.check_database:
             if await self._in_database_thread(self._newest_id, sender_id) != kept.last_id:

@@ -139,3 +139,14 @@ def test_rate_limits_can_be_switched_off():
 def test_wechat_variables_are_passed_on_as_given():
     config = load({"WECHAT_TOKEN": "t", "WECHAT_MODE": "safe", "OTHER": "x"})
     assert dict(config.wechat_env) == {"WECHAT_TOKEN": "t", "WECHAT_MODE": "safe"}
+
+
+def test_reply_timeout_and_turns_at_once():
+    config = load({"ASSISTANT_REPLY_TIMEOUT": "2.5", "MAX_TURNS_AT_ONCE": " 8 "})
+    assert (config.reply_timeout, config.turns_at_once) == (2.5, 8)
+    for bad in ["0", "-1", "soon"]:
+        with pytest.raises(SettingsError, match="ASSISTANT_REPLY_TIMEOUT"):
+            load({"ASSISTANT_REPLY_TIMEOUT": bad})
+    for bad in ("0", "-1", "2.5", "many", "1001"):
+        with pytest.raises(SettingsError, match="MAX_TURNS_AT_ONCE"):
+            load({"MAX_TURNS_AT_ONCE": bad})

@@ -6,6 +6,7 @@ endpoints file and SQLite tracker store in a scratch directory.
 
 import json
 import os
+import random
 import secrets
 import signal
 import socket
@@ -24,16 +25,35 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 RASA = str(Path(sys.executable).with_name("rasa"))
+# The Rasa server as every profile starts it: settings checked, runtime installed first.
+RASA_SERVER = [sys.executable, "-m", "server"]
 MODEL = REPO / "models" / "assistant.tar.gz"
 STARTUP_SECONDS = 180
 # The e2e tests run the tracker store that ships, on their own database.
 TRACKER_STORE = yaml.safe_load((REPO / "endpoints.yml").read_text())["tracker_store"]["type"]
 
 
+# Ports below Linux's ephemeral range (32768-60999): no outgoing connection of this or
+# another process is given one of them while a server is starting on it.
+_PORTS = range(20000, 32000)
+_handed_out: set = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port nobody listens on, never the same one twice in this process: the
+    kernel's port 0 may hand the same port to two servers started one after the other."""
+    for _ in range(1000):
+        port = random.choice(_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free loopback port in 20000-32000")
 
 
 def answers(url: str) -> bool:
@@ -180,7 +200,7 @@ def running_assistant(
         env,
     )
     rasa = _spawn(
-        [RASA, "run", "--model", str(MODEL), "--port", str(rasa_port),
+        [*RASA_SERVER, "run", "--model", str(MODEL), "--port", str(rasa_port),
          "--endpoints", str(endpoints), "--credentials", "credentials.yml", *api_args],
         workdir / "rasa.log",
         rasa_env,

@@ -8,8 +8,8 @@ import secrets
 
 import pytest
 
-from core.settings import bank_from_env
-from server.guard.turns import safe_reply
+from core.settings import settings
+from core.replies import safe_reply
 from tests.e2e.servers import (
     MODEL, RASA, _spawn, _wait_until_up, running_assistant, stop,
 )
@@ -45,7 +45,7 @@ def test_customer_gets_safe_advice_while_the_action_server_is_down(tmp_path_fact
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does it for you)")
     workdir = tmp_path_factory.mktemp("failure")
     sender = f"failure-{secrets.token_hex(4)}"
-    safe = safe_reply(bank_from_env())
+    safe = safe_reply(settings().bank)
     with running_assistant(workdir) as assistant:
         first = assistant.say(sender, FIRST)
         assert scam_types(first) == ["tax_refund"] and safe not in texts(first)

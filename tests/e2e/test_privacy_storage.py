@@ -124,7 +124,7 @@ class PostgresAndRabbitMq:
 
     def __init__(self) -> None:
         if not (reachable(POSTGRES["host"], POSTGRES["port"]) and reachable("127.0.0.1", 5672)):
-            pytest.skip("PostgreSQL (127.0.0.1:5432) or RabbitMQ (127.0.0.1:5672) not running")
+            pytest.fail("PostgreSQL (127.0.0.1:5432) or RabbitMQ (127.0.0.1:5672) not running: scripts/test_services.sh")
         self._published: List[Dict] = []
 
     def events(self, assistant, sender: str) -> List[Dict]:
@@ -189,8 +189,9 @@ def wait_until_published(stores, senders: List[str], seconds: float = 30) -> Opt
         time.sleep(0.5)
 
 
-@pytest.fixture(scope="module", params=[SqliteStores, PostgresAndRabbitMq],
-                ids=["sqlite", "postgresql+rabbitmq"])
+@pytest.fixture(scope="module", params=[
+    pytest.param(SqliteStores, id="sqlite"),
+    pytest.param(PostgresAndRabbitMq, id="postgresql+rabbitmq", marks=pytest.mark.scale)])
 def run(request, tmp_path_factory) -> Run:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does it for you)")

@@ -5,9 +5,9 @@ import pytest
 from core.catalog import load_catalog
 from core.directory import official_directory, resolve_hotlines
 from core.numbers import unlisted_numbers
-from core.settings import bank_from_env
+from core.settings import settings
 
-BANK = bank_from_env()
+BANK = settings().bank
 DIRECTORY = official_directory(BANK)
 NEXT_STEPS = ["我已经转账了", "核实一个电话号码", "转人工"]
 

@@ -22,7 +22,7 @@ import pytest
 
 from deploy.check_services import connect_postgres, problems, settings
 from tests.e2e.servers import (
-    MODEL, RASA, TRACKER_STORE, _spawn, _wait_until_up, free_port, say_over_rest, stop,
+    MODEL, RASA, RASA_SERVER, TRACKER_STORE, _spawn, _wait_until_up, free_port, say_over_rest, stop,
 )
 
 # The tracker_store section of endpoints.scale.yml (PostgreSQL, settings from the environment).
@@ -71,7 +71,7 @@ class RestartableAssistant:
         self.starts += 1
         log = self.workdir / f"rasa-{self.starts}.log"
         self.rasa = _spawn(
-            [RASA, "run", "--model", str(MODEL), "--port", str(self.port),
+            [*RASA_SERVER, "run", "--model", str(MODEL), "--port", str(self.port),
              "--endpoints", str(self.endpoints), "--credentials", "credentials.yml"],
             log, self.env,
         )

@@ -169,8 +169,16 @@ for _ in $(seq 100); do [ "$(wc -l < "$log")" -ge 2 ] && break; sleep 0.1; done
 """
 
 
+# The Rasa server's entry point (`python -m server`) in the copy: the same stand-in.
+FAKE_SERVER = """import os, subprocess, sys
+rasa = os.path.join(os.path.dirname(sys.executable), "rasa")
+sys.exit(subprocess.call([rasa, *sys.argv[1:]]))
+"""
+
+
 def run_script(tmp_path: Path, **env: str) -> Tuple[subprocess.CompletedProcess, list]:
-    """scripts/run.sh in a copy of the repo whose .venv/bin/rasa only records its calls."""
+    """scripts/run.sh in a copy of the repo whose .venv/bin/rasa and `python -m server`
+    only record their calls."""
     (tmp_path / "scripts").mkdir()
     for script in ("run.sh", "server_secrets.sh"):
         shutil.copy(REPO / "scripts" / script, tmp_path / "scripts" / script)
@@ -180,6 +188,8 @@ def run_script(tmp_path: Path, **env: str) -> Tuple[subprocess.CompletedProcess,
     (bin_dir / "python").symlink_to(Path(RASA).with_name("python"))
     (bin_dir / "rasa").write_text(FAKE_RASA)
     (bin_dir / "rasa").chmod(0o755)
+    (tmp_path / "server").mkdir()
+    (tmp_path / "server" / "__main__.py").write_text(FAKE_SERVER)
     clean = {k: v for k, v in os.environ.items()
              if k not in ("ACTION_SERVER_SECRET", "RASA_API_JWT_SECRET")}
     result = subprocess.run([str(tmp_path / "scripts" / "run.sh")], env={**clean, **env},

@@ -40,7 +40,7 @@ import pytest
 from deploy.check_services import (
     connect_postgres, connect_rabbitmq, connect_redis, problems, settings,
 )
-from tests.e2e.servers import MODEL, RASA, REPO, _spawn, _wait_until_up, free_port, stop
+from tests.e2e.servers import MODEL, RASA, RASA_SERVER, REPO, _spawn, _wait_until_up, free_port, stop
 
 pytestmark = pytest.mark.scale
 
@@ -200,7 +200,7 @@ class Profile:
     def start_replica(self, name: str) -> Replica:
         port = free_port()
         process = _spawn(
-            [RASA, "run", "--model", str(MODEL), "--port", str(port),
+            [*RASA_SERVER, "run", "--model", str(MODEL), "--port", str(port),
              "--endpoints", str(ENDPOINTS), "--credentials", "credentials.yml"],
             self.workdir / f"{name}.log", {**self.env, "RASA_ENVIRONMENT": name},
         )

@@ -202,19 +202,19 @@ def test_sign_svg_is_well_formed_and_says_what_to_do():
     assert root.tag == f"{SVG}svg" and root.get("viewBox") == "0 0 148 210"
     texts = [t.text for t in root.iter(f"{SVG}text")]
     for line in ("接到可疑电话？", "扫码问反诈助手", "正在按电话里的指示操作ATM？",
-                 "请立即停止，取卡，挂断电话。", "110", "96110", "95533", "建设银行客服"):
+                 "请立即停止，取卡，挂断电话。", "110", "96110", "95533", "建设银行客服热线"):
         assert line in texts
     assert any("ATM-7" in t and "朝阳支行大厅" in t for t in texts)
     assert "接到可疑电话？扫码问反诈助手" in root.find(f"{SVG}title").text
 
 
 def test_sign_escapes_inserted_text():
-    bank = Bank('<b>"银行"</b>', "95588")
+    bank = Bank('<b>"银行"</b>', "95533")
     svg = build_sign_svg(Atm("ATM-7", HOSTILE_LOCATION), SIGN_URL, bank)
     assert "<script>" not in svg and "<b>" not in svg
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; 东门" in svg
     texts = " ".join(t.text for t in ET.fromstring(svg).iter(f"{SVG}text"))
-    assert HOSTILE_LOCATION in texts and '<b>"银行"</b>客服' in texts
+    assert HOSTILE_LOCATION in texts and '<b>"银行"</b>客服热线' in texts
 
 
 def test_sign_embeds_the_same_qr_code_as_the_svg_file():

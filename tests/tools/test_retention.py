@@ -318,7 +318,7 @@ def _postgres_user():
 def pg_user():
     user = _postgres_user()
     if user is None:
-        pytest.skip(f"no PostgreSQL at {PG_HOST}:{PG_PORT}/{PG_DB}")
+        pytest.fail(f"no PostgreSQL at {PG_HOST}:{PG_PORT}/{PG_DB}: scripts/test_services.sh")
     return user
 
 
@@ -338,6 +338,7 @@ def pg_schema(pg_user):
         admin.dispose()
 
 
+@pytest.mark.scale
 def test_postgres_purge(pg_schema, capsys):
     _, url, _ = pg_schema
     # A full URL as host is how Rasa's SQLTrackerStore accepts query options.
@@ -358,6 +359,7 @@ def test_postgres_purge(pg_schema, capsys):
     store.engine.dispose()
 
 
+@pytest.mark.scale
 def test_postgres_from_endpoints_with_postgresql_schema(pg_schema, tmp_path, monkeypatch):
     """The scale-out way: endpoints.yml names PostgreSQL, Rasa's POSTGRESQL_SCHEMA puts
     `events` in a schema, HANDOFF_DB_URL says where handoff records are."""

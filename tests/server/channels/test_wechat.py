@@ -29,18 +29,13 @@ from wechatpy.crypto import WeChatCrypto
 
 from core.directory import official_directory
 from core.numbers import unlisted_numbers
-from core.settings import Bank, bank_from_env
-from server.channels.wechat.channel import (
-    CustomerServiceApi,
-    DEFAULT_API_BASE_URL,
-    MAX_BODY_BYTES,
-    PLEASE_TYPE,
+from core.settings import Bank, load
+from core.wording import say
+from server.channels.wechat.api import CustomerServiceApi
+from server.channels.wechat.channel import MAX_BODY_BYTES, WeChatInput
+from server.channels.wechat.memory import TTLCache
+from server.channels.wechat.protocol import (
     TEXT_LIMIT_BYTES,
-    VOICE_NOT_RECOGNISED,
-    TTLCache,
-    WeChatConfigError,
-    WeChatInput,
-    WeChatSettings,
     chosen_button,
     render_messages,
     signature_matches,
@@ -49,8 +44,12 @@ from server.channels.wechat.channel import (
     wechat_signature,
     welcome_text,
 )
-from server.guard.turns import safe_reply
+from server.channels.wechat.settings import DEFAULT_API_BASE_URL, WeChatConfigError, WeChatSettings
+from core.replies import safe_reply
 from tests.e2e.servers import MODEL, running_assistant
+
+PLEASE_TYPE = say("wechat.please_type")
+VOICE_NOT_RECOGNISED = say("wechat.voice_not_recognised")
 
 TOKEN = "wechat-test-token"
 APPID = "wx0123456789abcdef"
@@ -681,7 +680,7 @@ def test_retries_of_one_msg_id_are_answered_alike_and_processed_once(plain):
 
 def test_follower_is_welcomed_and_unfollowing_gets_no_reply(plain):
     welcome = plain.reply_to(event_xml("o-new", "subscribe"))
-    assert welcome == welcome_text(bank_from_env())
+    assert welcome == welcome_text(load({}).bank)
     assert plain.post(event_xml("o-new", "unsubscribe")) == (200, "success")
     assert plain.user_texts("o-new") == []
 
@@ -721,7 +720,7 @@ def test_hostile_bodies_get_4xx_and_the_server_keeps_answering(plain):
 
 def test_security_mode_reply_is_encrypted_and_decrypts(safe_late):
     welcome = safe_late.reply_to(event_xml("o-safe", "subscribe"))
-    assert welcome == welcome_text(bank_from_env())
+    assert welcome == welcome_text(load({}).bank)
     image = message_xml("o-safe", "image", next(MSG_IDS), PicUrl="http://x/y.jpg", MediaId="m")
     assert safe_late.reply_to(image) == PLEASE_TYPE
 

@@ -16,21 +16,20 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 
 from core.directory import official_directory
-from core.settings import Bank, bank_from_env
+from core.settings import Bank, parse_origins, settings
 from server.guard.turns import PRIVACY_WARNING, TurnGuard
 from server.channels.widget import (
     CONFIG_PLACEHOLDER,
     MASKED_INPUT,
-    ORIGINS_ENV,
     STATIC,
     WidgetInput,
     WidgetTurnGuard,
-    parse_origins,
     widget_config,
     widget_script,
     with_masked_input,
 )
 from tests.e2e.servers import MODEL, free_port, running_assistant
+ORIGINS_ENV = "CHAT_ALLOWED_ORIGINS"
 
 # The bank's site. A loopback port, so that the browser tests can serve a page there:
 # Chromium lets only a loopback page call the loopback assistant.
@@ -132,7 +131,7 @@ def test_widget_script_is_served_with_the_bank_and_official_numbers(widget_assis
     script = body.decode()
     assert CONFIG_PLACEHOLDER not in script
     config = json.loads(_INJECTED_CONFIG.search(script).group(1))
-    bank = bank_from_env()
+    bank = settings().bank
     assert (config["bankName"], config["bankHotline"]) == (bank.name, bank.hotline)
     assert set(config["officialNumbers"]) == set(official_directory(bank))
 
@@ -344,8 +343,10 @@ def test_an_origin_that_could_never_match_stops_the_server(origin):
 
 def test_credentials_section_wins_over_the_environment(monkeypatch):
     monkeypatch.setenv(ORIGINS_ENV, "https://from-env.example")
+    settings.cache_clear()
     configured = WidgetInput.from_credentials({"allowed_origins": ["https://from-yml.example"]})
     assert configured.allowed_origins == {"https://from-yml.example"}
     assert WidgetInput.from_credentials(None).allowed_origins == {"https://from-env.example"}
     monkeypatch.delenv(ORIGINS_ENV)
+    settings.cache_clear()
     assert WidgetInput.from_credentials(None).allowed_origins == frozenset()

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from core.directory import official_directory
-from core.settings import bank_from_env
+from core.settings import load
 from server.guard.turns import PRIVACY_WARNING
 from tests.server.channels.test_widget import (
     ALLOWED_ORIGIN,
@@ -31,13 +31,15 @@ from tests.server.channels.test_widget import (
     secret_pieces,
     widget_servers,
 )
+
+pytestmark = pytest.mark.browser
 from tests.e2e.servers import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "results" / "screenshots"
 DOCS_ATM_SCREENSHOT = REPO / "docs" / "widget-atm.png"
 PHONE = {"width": 390, "height": 844}
-BANK = bank_from_env()
+BANK = load({}).bank
 DIRECTORY = official_directory(BANK)
 ATM_ID = "ATM-0042_b"
 ATM_ENTRY = '/atm_entry{"atm_id":"ATM-0042_b"}'

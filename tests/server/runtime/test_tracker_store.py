@@ -187,10 +187,3 @@ def test_sqlite_runs_with_the_write_ahead_log(tmp_path):
     run(talk(store(db), "kim", 1))
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-
-
-def test_the_first_turn_freezes_what_start_up_loaded(tmp_path):
-    import gc
-
-    run(talk(store(tmp_path / "rasa.db"), "leo", 1))
-    assert gc.get_freeze_count() > 0

@@ -1,0 +1,31 @@
+"""The Rasa server: `python -m server run --model … --endpoints … --credentials …`.
+
+Rasa's own command line, with this assistant's start-up first: the settings read and
+checked (core/settings.py), and the runtime speed-ups installed (server/runtime/plugin.py).
+Every profile starts the Rasa server this way: scripts/run.sh, scripts/run_scaled.sh and
+the tests. The action server is rasa_sdk's own (`rasa run actions --actions actions`).
+"""
+
+import sys
+
+from core.settings import SettingsError, settings
+
+
+def main() -> int:
+    try:
+        settings()
+    except SettingsError as problem:
+        print(problem, file=sys.stderr)
+        return 2
+    from server.runtime import plugin
+
+    plugin.install()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv[0] = "rasa"
+    rasa_main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
