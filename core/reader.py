@@ -1,0 +1,756 @@
+"""The reader: what a customer's message shows, whatever its form and length.
+
+`read_message(text)` finds the RED FLAGS of a scam (knowledge/rules/red_flags.yml), each
+with the words of the message that show it, and the SIGNS of a genuine notice
+(knowledge/rules/genuine_signs.yml). `number_question(text)` tells whether the message asks
+if a phone number, or a kind of number, is real. core/verdict.py turns a reading and the
+classifier's intents into the verdict. How it works and why: docs/reader.md.
+
+Matching runs on a cleaned view of the text: full-width to ASCII, Traditional to
+Simplified, lower case, and the spaces and symbols scammers put inside words (转 账, 微-信)
+removed where they touch a Chinese character. Every position of the view maps back to the
+original, so each quote is the customer's own words.
+
+Pure Python: the rule files are read once, at first use.
+"""
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional, Pattern, Tuple
+
+import yaml
+
+from core import RULES
+from core.directory import OfficialNumber, official_directory
+from core.links import LinkVerdict, candidate_links, check_link, official_domains
+from core.numbers import candidate_numbers, check_number, load_number_rules
+from core.settings import Bank
+from core.text import MAX_NLU_CHARS
+
+RED_FLAGS_FILE = RULES / "red_flags.yml"
+GENUINE_SIGNS_FILE = RULES / "genuine_signs.yml"
+
+# Flags the code finds itself (links through core/links.py, numbers through
+# core/numbers.py, claims through `claims:`), not through their own patterns.
+LINK, IMPERSONATION, UNOFFICIAL_NUMBER = "link", "impersonation", "unofficial_number"
+SIGN_IDS = ("official_sender", "official_channel", "safety_warning", "no_action")
+# A flag of this weight is strong: alone it shows a risk (docs/reader.md).
+STRONG = 3
+MAX_QUOTE = 40
+# How far around a match the warning frames are looked for (characters of the view).
+LEADING_WINDOW = 30
+TRAILING_WINDOW = 30
+
+_CJK = "\u3400-\u9fff\uf900-\ufaff"
+# Characters put inside words to dodge filters; removed where they touch a CJK character.
+_FILLERS = " \t\u3000\u00a0\\-_·•・*~|/\\\\.'\"+^#`"
+_INVISIBLE = "\u200b-\u200f\u202a-\u202e\u2060\ufeff\u00ad"
+_DROP = re.compile(
+    rf"[{_INVISIBLE}]+|(?<=[{_CJK}])[{_FILLERS}]+|[{_FILLERS}]+(?=[{_CJK}])"
+)
+_CLAUSE_END = "，,。！!？?；;：:\n【】"
+_SENTENCE_END = "。！!？?；;\n"
+_CLAUSE_BREAK = re.compile(rf"[{_CLAUSE_END}]")
+_SENTENCE_BREAK = re.compile(rf"[{_SENTENCE_END}]|\.(?=\s)")
+# Where a quote stops in the original text: punctuation, quotes, brackets and spaces.
+_QUOTE_STOP = set("，,。！!？?；;：:\n\r“”\"「」『』【】()（）<>《》 \t\u3000")
+# Around a link, spaces do not end the clause: links usually stand between spaces.
+_LINK_QUOTE_STOP = frozenset(_QUOTE_STOP - set(" \t\u3000"))
+LINK_PLACEHOLDER = "[链接]"
+_QUOTE_TRIM = " \t\u3000\"'“”‘’「」『』【】()（）《》<>，,。；;：:、"
+_SENDER = re.compile(r"[【\[〔]([^【】\[\]〔〕\n]{2,24})[】\]〕]")
+# Phone-like runs in the original text, masked ones included (170xxxx8826, 400-xxx-3120).
+_PHONE = re.compile(r"(?<![\w./@-])\+?\d[\d\- ]{1,6}(?:[xX*＊]{2,}[\d\- ]{0,4})?\d[\d\- ]{0,12}\d(?![\w.@])")
+_MASKED = re.compile(r"[xX*＊]{2,}")
+_DIGIT_RUN = re.compile(r"\d{3,}")
+
+
+# --- what a reading holds ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One red flag. `quote` is a short span of the customer's own message (at most
+    MAX_QUOTE characters; links read [链接], digit runs that are not official numbers
+    ×××); `start`/`end` the quoted span in the original text. `detail` says more where a
+    flag has kinds: who an impersonation claims to be (police, tax…), a link's patterns."""
+
+    id: str
+    label: str
+    weight: int
+    quote: str
+    start: int
+    end: int
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Sign:
+    """One sign of a genuine notice; `quote` is "" when the sign is an absence."""
+
+    id: str
+    label: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class NumberQuestion:
+    """The message asks whether a number, or a kind of number, is real.
+
+    `number` is the number asked about as dialled ("12366", "+0085212345678"), "" when
+    only a pattern is described. `prefix` is the part the customer described when there
+    is no full number ("+00", "00855", "170", "95588"). `pattern` is the number_rules.yml
+    reason key the description names ("international", "hotline_with_extras", "mobile",
+    "virtual_operator") or "" (for a full number, core/numbers.assess_number says it).
+    `agency` the body the number claims to be, in the customer's words ("税务局"), or "".
+    `story` is True when the rest of the message also tells a scam story.
+    """
+
+    number: str
+    prefix: str
+    pattern: str
+    agency: str
+    story: bool
+
+
+@dataclass(frozen=True)
+class Reading:
+    text: str
+    flags: Tuple[Flag, ...]
+    signs: Tuple[Sign, ...]
+    # The 【signature】 found ("" if none), and whether it names an official sender.
+    sender: str
+    sender_official: bool
+    links: Tuple[LinkVerdict, ...]
+    # Who the message claims to speak for (claims: `who` ids), first mention first.
+    claims: Tuple[str, ...]
+    # (scam type, score), best first: what the flags, claims and topic words point to.
+    type_hints: Tuple[Tuple[str, int], ...]
+    number_question: Optional[NumberQuestion] = None
+
+    @property
+    def score(self) -> int:
+        """The flags' weights added up; an impersonation counts only beside another flag."""
+        others = [flag for flag in self.flags if flag.id != IMPERSONATION]
+        total = sum(flag.weight for flag in others)
+        if others:
+            total += sum(flag.weight for flag in self.flags if flag.id == IMPERSONATION)
+        return total
+
+    @property
+    def strong(self) -> bool:
+        return any(flag.weight >= STRONG for flag in self.flags)
+
+    def flag(self, flag_id: str) -> Optional[Flag]:
+        return next((flag for flag in self.flags if flag.id == flag_id), None)
+
+    def sign(self, sign_id: str) -> Optional[Sign]:
+        return next((sign for sign in self.signs if sign.id == sign_id), None)
+
+
+# --- the rules --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    regex: Pattern
+    weight: int
+    unless: Optional[Pattern]
+
+
+@dataclass(frozen=True)
+class _FlagRule:
+    id: str
+    label: str
+    weight: int
+    request: bool
+    scam_type: Optional[str]
+    patterns: Tuple[_Pattern, ...]
+
+
+@dataclass(frozen=True)
+class _Claim:
+    who: str
+    name: str
+    scam_type: Optional[str]
+    regex: Pattern
+    words: Pattern
+
+
+@dataclass(frozen=True)
+class _Rules:
+    flags: Dict[str, _FlagRule]
+    claims: Tuple[_Claim, ...]
+    topics: Pattern
+    topic_types: Dict[str, Tuple[str, ...]]
+    negators: Pattern
+    negator_window: int
+    leading: Pattern
+    trailing: Pattern
+    senders: Pattern
+    signs: Dict[str, Tuple[str, Tuple[Pattern, ...]]]
+    sender_domains: Tuple[Tuple[Pattern, Tuple[str, ...]], ...]
+    aliases: Dict[str, str]
+
+
+def _expand(pattern: str, aliases: Mapping[str, str]) -> str:
+    def one(match):
+        name = match.group(1)
+        if name not in aliases:
+            raise ValueError(f"red_flags.yml: unknown alias {{{name}}} in {pattern!r}")
+        return aliases[name]
+
+    # {name} is an alias; {2,3} and the like stay regex repetitions.
+    return re.sub(r"\{([a-z_]+)\}", one, pattern)
+
+
+def _compile(pattern: str, aliases: Mapping[str, str], where: str) -> Pattern:
+    try:
+        return re.compile(_expand(pattern, aliases))
+    except re.error as error:
+        raise ValueError(f"{where}: bad pattern {pattern!r}: {error}") from error
+
+
+@lru_cache(maxsize=1)
+def load_rules() -> _Rules:
+    """Both rule files, checked and compiled once."""
+    raw = yaml.safe_load(RED_FLAGS_FILE.read_text(encoding="utf-8"))
+    genuine = yaml.safe_load(GENUINE_SIGNS_FILE.read_text(encoding="utf-8"))
+    aliases = {str(name): str(text) for name, text in raw["aliases"].items()}
+    for name, text in aliases.items():
+        aliases[name] = _expand(text, aliases)
+
+    flags = {}
+    for flag_id, entry in raw["flags"].items():
+        where = f"red_flags.yml flag {flag_id}"
+        if set(entry) - {"label", "weight", "request", "patterns", "type"}:
+            raise ValueError(f"{where}: unknown keys {sorted(set(entry) - {'label', 'weight', 'request', 'patterns', 'type'})}")
+        weight = int(entry["weight"])
+        if not 1 <= weight <= STRONG or not str(entry["label"]).strip():
+            raise ValueError(f"{where}: weight must be 1-{STRONG} and the label not empty")
+        patterns = []
+        for item in entry.get("patterns") or []:
+            if isinstance(item, str):
+                item = {"re": item}
+            unless = item.get("unless")
+            patterns.append(
+                _Pattern(
+                    regex=_compile(item["re"], aliases, where),
+                    weight=int(item.get("weight", weight)),
+                    unless=_compile(unless, aliases, where) if unless else None,
+                )
+            )
+        flags[flag_id] = _FlagRule(
+            id=flag_id,
+            label=str(entry["label"]).strip(),
+            weight=weight,
+            request=bool(entry.get("request")),
+            scam_type=entry.get("type"),
+            patterns=tuple(patterns),
+        )
+    for needed in (LINK, IMPERSONATION, UNOFFICIAL_NUMBER):
+        if needed not in flags:
+            raise ValueError(f"red_flags.yml: flag {needed} is missing")
+
+    frames = _expand(str(raw["claim_frames"]), aliases)
+    claims = []
+    for entry in raw["claims"]:
+        words = _expand(str(entry["words"]), aliases)
+        claims.append(
+            _Claim(
+                who=str(entry["who"]),
+                name=str(entry["name"]),
+                scam_type=entry.get("type"),
+                regex=re.compile(rf"{frames}[^，。！？；\n]{{0,12}}?{words}"),
+                words=re.compile(words),
+            )
+        )
+
+    topic_types: Dict[str, List[str]] = {}
+    for scam_type, words in raw["topics"].items():
+        for word in words:
+            topic_types.setdefault(str(word).lower(), []).append(str(scam_type))
+    topics = re.compile("|".join(re.escape(w) for w in sorted(topic_types, key=len, reverse=True)))
+
+    warning = raw["warning_frames"]
+    signs = {}
+    for sign_id, entry in genuine["signs"].items():
+        signs[sign_id] = (
+            str(entry["label"]).strip(),
+            tuple(_compile(p, aliases, f"genuine_signs.yml {sign_id}") for p in entry["patterns"]),
+        )
+    if set(signs) != set(SIGN_IDS) - {"official_sender"}:
+        raise ValueError(f"genuine_signs.yml: signs must be exactly {SIGN_IDS[1:]}")
+    return _Rules(
+        flags=flags,
+        claims=tuple(claims),
+        topics=topics,
+        topic_types={word: tuple(types) for word, types in topic_types.items()},
+        negators=re.compile(_expand(str(warning["negators"]), aliases)),
+        negator_window=int(warning["negator_window"]),
+        leading=re.compile(_expand(str(warning["leading"]), aliases)),
+        trailing=re.compile(_expand(str(warning["trailing"]), aliases)),
+        senders=re.compile("|".join(f"(?:{p})" for p in genuine["official_senders"])),
+        signs=signs,
+        sender_domains=tuple(
+            (re.compile(str(entry["sender"])), tuple(str(d).lower() for d in entry["domains"]))
+            for entry in genuine["sender_domains"]
+        ),
+        aliases=aliases,
+    )
+
+
+# --- the cleaned view -------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _table() -> Dict[int, str]:
+    """One-to-one character mapping: full-width to ASCII, Traditional to Simplified
+    (OpenCC's character table), upper to lower case, 帐 to 账."""
+    table: Dict[int, str] = {}
+    import opencc
+
+    characters = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    for line in characters.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) == 2 and len(parts[0]) == 1:
+            simplified = parts[1].split(" ")[0]
+            if len(simplified) == 1:
+                table[ord(parts[0])] = simplified
+    for code in range(0xFF01, 0xFF5F):
+        table[code] = chr(code - 0xFEE0)
+    table[0x3000] = " "
+    table[ord("\r")] = "\n"
+    for code in range(ord("A"), ord("Z") + 1):
+        table[code] = chr(code + 32)
+    for code in range(0xFF21, 0xFF3B):  # full-width capitals straight to lower case
+        table[code] = chr(code - 0xFEE0 + 32)
+    table.update({ord("帐"): "账", ord("帳"): "账", ord("祼"): "裸", ord("﹣"): "-", ord("—"): "-"})
+    return table
+
+
+@dataclass(frozen=True)
+class _View:
+    """`flat` is the original text mapped character for character (same length);
+    `clean` is `flat` without the fillers, `starts` and `origins` map it back."""
+
+    original: str
+    flat: str
+    clean: str
+    starts: Tuple[int, ...]
+    origins: Tuple[int, ...]
+
+    def to_original(self, position: int) -> int:
+        """The original index of the clean view's `position`."""
+        i = bisect.bisect_right(self.starts, position) - 1
+        return self.origins[i] + (position - self.starts[i])
+
+
+def _view(text: str) -> _View:
+    flat = text.translate(_table())
+    pieces, starts, origins = [], [], []
+    kept = 0
+    position = 0
+    for match in _DROP.finditer(flat):
+        if match.start() > position:
+            starts.append(kept)
+            origins.append(position)
+            pieces.append(flat[position:match.start()])
+            kept += match.start() - position
+        position = match.end()
+    if position < len(flat) or not starts:
+        starts.append(kept)
+        origins.append(position)
+        pieces.append(flat[position:])
+    return _View(original=text, flat=flat, clean="".join(pieces), starts=tuple(starts), origins=tuple(origins))
+
+
+# --- quotes -----------------------------------------------------------------------
+
+
+def _quote_span(text: str, start: int, end: int, stops=frozenset(_QUOTE_STOP)) -> Tuple[int, int]:
+    """The clause of `text` around [start, end), at most MAX_QUOTE characters."""
+    left = start
+    while left > 0 and text[left - 1] not in stops and start - left < MAX_QUOTE:
+        left -= 1
+    right = end
+    while right < len(text) and text[right] not in stops and right - end < MAX_QUOTE:
+        right += 1
+    if right - left > MAX_QUOTE:
+        # Keep the match, then share what is left of the room between both sides.
+        room = max(MAX_QUOTE - (end - start), 0)
+        left = max(left, start - room // 2)
+        right = min(right, left + max(MAX_QUOTE, end - start))
+        right = min(right, start + MAX_QUOTE) if end - start > MAX_QUOTE else right
+    return left, right
+
+
+def _safe_quote(text: str, directory: Mapping[str, OfficialNumber]) -> str:
+    """A quote fit to repeat: links as [链接], digit runs that are not official numbers
+    as × (the reply may only say official numbers), outer punctuation trimmed."""
+    for link in candidate_links(text):
+        text = text.replace(link, LINK_PLACEHOLDER)
+
+    def digits(match):
+        run = match.group()
+        return run if run in directory else "×" * min(len(run), 4)
+
+    return _DIGIT_RUN.sub(digits, text).strip(_QUOTE_TRIM)
+
+
+def _quote(view: _View, start: int, end: int, directory) -> Tuple[str, int, int]:
+    """Quote for the clean-view match [start, end): the customer's own words."""
+    o_start = view.to_original(start)
+    o_end = view.to_original(max(end - 1, start)) + 1
+    left, right = _quote_span(view.original, o_start, o_end)
+    return _safe_quote(view.original[left:right], directory), left, right
+
+
+# --- warning frames ---------------------------------------------------------------
+
+
+def _clause_start(clean: str, position: int) -> int:
+    breaks = [m.end() for m in _CLAUSE_BREAK.finditer(clean, max(0, position - 200), position)]
+    return breaks[-1] if breaks else max(0, position - 200)
+
+
+def _sentence_bounds(clean: str, start: int, end: int) -> Tuple[int, int]:
+    before = [m.end() for m in _SENTENCE_BREAK.finditer(clean, max(0, start - LEADING_WINDOW), start)]
+    left = before[-1] if before else max(0, start - LEADING_WINDOW)
+    after = _SENTENCE_BREAK.search(clean, end, end + TRAILING_WINDOW)
+    right = after.start() if after else min(len(clean), end + TRAILING_WINDOW)
+    return left, right
+
+
+def _in_warning(clean: str, start: int, end: int, request: bool, rules: _Rules) -> bool:
+    """Is the match [start, end) said as a warning, not asked by the other side?
+
+    A request is cancelled by a negation just before it in its clause ("不会要求您转账",
+    "请勿向他人提供验证码") or inside it after its first character ("验证码123456切勿转发").
+    Any flag is cancelled by a frame in its sentence: "凡是/任何人/如有人…" before it, or a
+    conclusion after it ("…的都是诈骗", not the question "是诈骗吗").
+    """
+    if request:
+        clause = _clause_start(clean, start)
+        prefix = clean[max(clause, start - rules.negator_window):start]
+        if rules.negators.search(prefix) or rules.negators.search(clean, start + 1, end):
+            return True
+    left, right = _sentence_bounds(clean, start, end)
+    if rules.leading.search(clean, left, start):
+        return True
+    return bool(rules.trailing.search(clean, end, right))
+
+
+# --- reading ----------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    bank: Bank
+    domains: Dict[str, str]
+    directory: Dict[str, OfficialNumber]
+
+
+@lru_cache(maxsize=8)
+def _context(bank: Bank, bank_domain: str) -> _Context:
+    return _Context(bank=bank, domains=official_domains(bank, bank_domain), directory=official_directory(bank))
+
+
+def _default_bank() -> Tuple[Bank, str]:
+    from core.settings import settings
+
+    current = settings()
+    return current.bank, current.bank_domain
+
+
+def read_message(text: str, bank: Optional[Bank] = None, bank_domain: Optional[str] = None) -> Reading:
+    """Red flags with their quotes, genuine signs, links and the number question of `text`.
+
+    `bank` and `bank_domain` default to the configured ones (core/settings.py): the
+    bank's name counts as an official sender, its hotline and domain as official.
+    Only the first MAX_NLU_CHARS characters are read.
+    """
+    if bank is None or bank_domain is None:
+        default_bank, default_domain = _default_bank()
+        bank = bank or default_bank
+        bank_domain = default_domain if bank_domain is None else bank_domain
+    context = _context(bank, bank_domain)
+    rules = load_rules()
+    text = (text or "")[:MAX_NLU_CHARS]
+    view = _view(text)
+
+    found: Dict[str, Flag] = {}
+
+    def keep(flag: Flag) -> None:
+        current = found.get(flag.id)
+        if current is None or flag.weight > current.weight:
+            found[flag.id] = flag
+
+    for rule in rules.flags.values():
+        for pattern in rule.patterns:
+            if rule.id == UNOFFICIAL_NUMBER:
+                continue
+            for match in pattern.regex.finditer(view.clean):
+                if match.end() == match.start():
+                    continue
+                if pattern.unless and pattern.unless.search(view.clean, _clause_start(view.clean, match.start()), _clause_end(view.clean, match.end())):
+                    continue
+                if _in_warning(view.clean, match.start(), match.end(), rule.request, rules):
+                    continue
+                quote, start, end = _quote(view, match.start(), match.end(), context.directory)
+                keep(Flag(rule.id, rule.label, pattern.weight, quote, start, end))
+                break
+
+    sender, sender_official = _sender(view, rules, bank)
+    signs: List[Sign] = []
+    links = _links(text, view, context, rules, sender, keep)
+    claims = _claims(view, rules, context, keep)
+    _numbers(view, rules, context, keep, signs)
+    for sign_id, (label, patterns) in rules.signs.items():
+        for regex in patterns:
+            match = regex.search(view.clean)
+            if match:
+                quote, _, _ = _quote(view, match.start(), match.end(), context.directory)
+                signs.append(Sign(sign_id, label, quote))
+                break
+    if sender_official:
+        signs.insert(0, Sign("official_sender", f"短信署名【{sender}】是正规单位的署名（署名也可能被冒用）。", f"【{sender}】"))
+    if any(link.official for link in links) and not any(s.id == "official_channel" for s in signs):
+        signs.append(Sign("official_channel", rules.signs["official_channel"][0], LINK_PLACEHOLDER))
+    signs = list({sign.id: sign for sign in reversed(signs)}.values())[::-1]
+    signs.sort(key=lambda sign: SIGN_IDS.index(sign.id))
+
+    flags = sorted(found.values(), key=lambda flag: (-flag.weight, flag.start))
+    reading = Reading(
+        text=text,
+        flags=tuple(flags),
+        signs=tuple(signs),
+        sender=sender,
+        sender_official=sender_official,
+        links=tuple(links),
+        claims=tuple(claims),
+        type_hints=_type_hints(view, rules, claims, flags),
+    )
+    question = _number_question(view, reading, rules, context)
+    if question is not None:
+        reading = Reading(**{**reading.__dict__, "number_question": question})
+    return reading
+
+
+def _clause_end(clean: str, position: int) -> int:
+    match = _CLAUSE_BREAK.search(clean, position)
+    return match.start() if match else len(clean)
+
+
+def _sender(view: _View, rules: _Rules, bank: Bank) -> Tuple[str, bool]:
+    """The first 【signature】, preferring an official one."""
+    first = ""
+    for match in _SENDER.finditer(view.flat):
+        name = match.group(1).strip()
+        if rules.senders.fullmatch(name) or (bank.name and bank.name in name):
+            return name, True
+        first = first or name
+    return first, False
+
+
+def _links(text, view, context, rules, sender, keep) -> List[LinkVerdict]:
+    verdicts = []
+    for link in candidate_links(text):
+        verdict = check_link(link, context.domains)
+        if verdict is None:
+            continue
+        verdicts.append(verdict)
+        if verdict.official or verdict.risk == "low":
+            continue
+        if sender and _senders_own_site(sender, verdict.host, rules) and "lookalike" not in verdict.patterns:
+            continue
+        start = text.find(link)
+        if start < 0:
+            continue
+        left, right = _quote_span(text, start, start + len(link), _LINK_QUOTE_STOP)
+        quote = _safe_quote(text[left:right], context.directory) or LINK_PLACEHOLDER
+        weight = STRONG if verdict.risk == "high" else rules.flags[LINK].weight
+        keep(Flag(LINK, rules.flags[LINK].label, weight, quote, left, right, ",".join(verdict.patterns)))
+    return verdicts
+
+
+def _senders_own_site(sender: str, host: str, rules: _Rules) -> bool:
+    for names, domains in rules.sender_domains:
+        if names.search(sender.lower()):
+            if any(host == d or host.endswith("." + d) for d in domains):
+                return True
+    return False
+
+
+def _claims(view, rules, context, keep) -> List[str]:
+    """Who the message claims to speak for; the first claim becomes the impersonation flag."""
+    found = []
+    first = None
+    for claim in rules.claims:
+        for match in claim.regex.finditer(view.clean):
+            if _in_warning(view.clean, match.start(), match.end(), False, rules):
+                continue
+            found.append((match.start(), claim))
+            if first is None or match.start() < first[0]:
+                first = (match.start(), match.end(), claim)
+            break
+    if first is not None:
+        rule = rules.flags[IMPERSONATION]
+        quote, start, end = _quote(view, first[0], first[1], context.directory)
+        keep(Flag(IMPERSONATION, rule.label, rule.weight, quote, start, end, first[2].who))
+    return [claim.who for _, claim in sorted(found, key=lambda item: item[0])]
+
+
+
+def _numbers(view, rules, context, keep, signs) -> None:
+    """Numbers to call: official ones are a sign, others (and masked ones) a flag when
+    the message tells the customer to call or contact them."""
+    cue = rules.flags[UNOFFICIAL_NUMBER].patterns[0].regex if rules.flags[UNOFFICIAL_NUMBER].patterns else None
+    for match in _PHONE.finditer(view.flat):
+        raw = match.group()
+        masked = bool(_MASKED.search(raw))
+        if not masked:
+            tail = view.flat[match.start(): match.end() + 3]
+            if not candidate_numbers(tail):
+                continue
+        digits = re.sub(r"[^\d+]", "", raw)
+        check = None if masked else check_number(digits, context.directory)
+        if check is not None and check.official:
+            left, right = _quote_span(view.original, match.start(), match.end())
+            signs.append(
+                Sign("official_channel", rules.signs["official_channel"][0], _safe_quote(view.original[left:right], context.directory))
+            )
+            continue
+        if len(digits.lstrip("+")) < 5 and not masked:
+            continue
+        before = view.flat[max(0, match.start() - 14): match.start()]
+        clause_cut = max(before.rfind(c) for c in "。！？；\n")
+        before = before[clause_cut + 1:]
+        if cue is None or not cue.search(before):
+            continue
+        if rules.negators.search(before[-6:]):
+            continue
+        left, right = _quote_span(view.original, match.start(), match.end())
+        rule = rules.flags[UNOFFICIAL_NUMBER]
+        keep(Flag(UNOFFICIAL_NUMBER, rule.label, rule.weight, _safe_quote(view.original[left:right], context.directory), left, right))
+        return
+
+
+def _type_hints(view, rules, claims, flags) -> Tuple[Tuple[str, int], ...]:
+    """What the message points to: each claim +2 to its type, each flagged type +2,
+    each distinct topic word +1 (at most 3 per type)."""
+    scores: Dict[str, int] = {}
+    seen_words: Dict[str, set] = {}
+    for match in rules.topics.finditer(view.clean):
+        for scam_type in rules.topic_types[match.group()]:
+            seen_words.setdefault(scam_type, set()).add(match.group())
+    for scam_type, words in seen_words.items():
+        scores[scam_type] = min(len(words), 3)
+    by_who = {claim.who: claim.scam_type for claim in rules.claims}
+    for who in dict.fromkeys(claims):
+        scam_type = by_who.get(who)
+        if scam_type:
+            scores[scam_type] = scores.get(scam_type, 0) + 2
+    for flag in flags:
+        scam_type = rules.flags[flag.id].scam_type
+        if scam_type:
+            scores[scam_type] = scores.get(scam_type, 0) + 2
+    return tuple(sorted(scores.items(), key=lambda item: (-item[1], item[0])))
+
+
+# --- number questions -------------------------------------------------------------
+
+_ASKS = re.compile(
+    r"吗|么|嘛|[?？]|是不是|是否|可信|可靠|靠谱|靠得住|能信|信得过|真的假的|真假|是真的|真是|正规|正常不|"
+    r"官方的|官方号|对不对|有没有问题|会不会|能不能接|要不要接|什么号|哪里的号|谁的号|能接吗|"
+    r"\b(?:real|legit|genuine|official|trust)\b"
+)
+_NUMBER_WORDS = re.compile(r"号码|号|电话|来电|打来|打给|热线|手机|座机|短信发件|发件|呼叫|number|call")
+_MESSAGE_WORDS = re.compile(r"短信|消息|通知|信息|这条|链接|网址|邮件")
+_CLAIMS_TO_BE = re.compile(r"说是|说自己是|说他是|说她是|自称|冒充|显示|打来|来电|号称|声称|称是|就是")
+_INTERNATIONAL = re.compile(r"(\+?00\d{0,4}|\+\d{1,4})\s*(?:开头|打头|的号|号码|打来)|(?:境外|国外|海外)(?:来电|号码|电话|的号|号)|显示(?:境外|国外|海外)")
+_EXTRAS = re.compile(r"(\d{3,5})\s*(?:后面|前面|前后|后边|前边)?(?:还|又)?(?:带|加|跟|多|有|接)了?(?:一串|一长串|几位|好几位|一些|很多|个|些|一堆)?(?:数字|号码|位数|分机|位)|(\d{5})\s*开头的?(?:长|一长串|一串)")
+_MOBILE_PREFIX = re.compile(r"(?<!\d)(1[3-9]\d)\s*(?:开头|打头|号段)")
+_MOBILE_WORD = re.compile(r"手机号|手机号码|个手机")
+# Flags that a number question carries by itself: they do not make a scam story.
+_NOT_A_STORY = (IMPERSONATION, UNOFFICIAL_NUMBER, "deadline", "private_contact")
+_AGENCY_EXTRA = "|大使馆|领事馆|海关|移民局|银行|工行|建行|农行|中行|招行|交行|邮储|反诈中心|运营商|航空公司"
+
+
+def number_question(text: str, bank: Optional[Bank] = None, bank_domain: Optional[str] = None) -> Optional[NumberQuestion]:
+    """Does `text` ask whether a number or a kind of number is real? See NumberQuestion."""
+    return read_message(text, bank, bank_domain).number_question
+
+
+def _number_question(view: _View, reading: Reading, rules: _Rules, context: _Context) -> Optional[NumberQuestion]:
+    flat = view.flat
+    agency_words = re.compile("|".join(claim.words.pattern for claim in rules.claims) + _AGENCY_EXTRA)
+    for sentence in _sentences(flat):
+        if len(sentence) > 160:
+            continue
+        numbers = candidate_numbers(sentence)
+        numbers = [n for n in numbers if len(n.lstrip("+")) >= 3]
+        prefix, pattern = _described_pattern(sentence, context)
+        if not numbers and not prefix and not (pattern == "mobile"):
+            continue
+        asks = bool(_ASKS.search(sentence))
+        agency = agency_words.search(sentence)
+        claims = bool(_CLAIMS_TO_BE.search(sentence)) and agency is not None
+        about_number = bool(_NUMBER_WORDS.search(sentence)) or bool(
+            numbers and sentence.lstrip(" ，,:：").startswith(numbers[0].lstrip("+")[:3])
+        )
+        if not about_number and not prefix:
+            continue
+        if _SENDER.search(sentence) and not re.search(r"这个?号|这个电话|这号|号码", sentence):
+            continue
+        if _MESSAGE_WORDS.search(sentence) and not re.search(r"号码|这个?号|电话|来电|发件", sentence):
+            continue
+        if not (asks or claims):
+            continue
+        # "95588后面带一串数字", "170开头": the digits found are the prefix, not a number.
+        numbers = [n for n in numbers if n.lstrip("+") != prefix.lstrip("+")]
+        story_flags = [f for f in reading.flags if f.id not in _NOT_A_STORY]
+        return NumberQuestion(
+            number=numbers[0] if numbers else "",
+            prefix=prefix,
+            pattern=pattern,
+            agency=agency.group() if agency else "",
+            story=sum(f.weight for f in story_flags) >= STRONG,
+        )
+    return None
+
+
+def _sentences(text: str) -> Iterable[str]:
+    start = 0
+    for match in _SENTENCE_BREAK.finditer(text):
+        if match.start() > start:
+            yield text[start:match.end()]
+        start = match.end()
+    if start < len(text):
+        yield text[start:]
+
+
+def _described_pattern(sentence: str, context: _Context) -> Tuple[str, str]:
+    """(prefix, number_rules key) of a number the customer describes without giving it."""
+    match = _INTERNATIONAL.search(sentence)
+    if match:
+        prefix = (match.group(1) or "").replace(" ", "")
+        if prefix.startswith(("+86", "0086")):
+            return prefix, ""
+        return prefix or "+", "international"
+    match = _EXTRAS.search(sentence)
+    if match:
+        hotline = match.group(1) or match.group(2)
+        if hotline in context.directory:
+            return hotline, "hotline_with_extras"
+    match = _MOBILE_PREFIX.search(sentence)
+    if match:
+        prefix = match.group(1)
+        virtual = prefix in load_number_rules().virtual_operator_prefixes
+        return prefix, "virtual_operator" if virtual else "mobile"
+    if _MOBILE_WORD.search(sentence):
+        return "", "mobile"
+    return "", ""
