@@ -31,6 +31,7 @@ from core.verdict import HIGH, LOW, MEDIUM, judge  # noqa: E402
 
 BANK = Bank("工商银行", "95588")
 LONG = 300
+PASTED = 100  # shorter ones are mostly a customer's one-line story: the classifier's job
 REFUSED = ("holdout",)
 
 
@@ -85,6 +86,10 @@ def main(argv=None):
             scam["flags_detected"] += detected
             scam["flags_high"] += flags_only.level == HIGH
             scam["flags_type_right"] += flags_only.scam_type == scam_type
+            if len(text) >= PASTED:
+                scam["pasted"] += 1
+                scam["pasted_detected"] += detected
+                scam["pasted_strong"] += reading.strong
             if len(text) >= LONG:
                 scam["long"] += 1
                 scam["long_detected"] += detected
@@ -117,7 +122,8 @@ def main(argv=None):
         print(f"  detected, flags only              {share(scam['flags_detected'], n)}")
         print(f"  high, flags only                  {share(scam['flags_high'], n)}")
         print(f"  type right, flags only            {share(scam['flags_type_right'], n)}")
-        print(f"  long detected, flags only         {share(scam['long_detected'], scam['long'])}")
+        print(f"  {PASTED}+ characters ({scam['pasted']}): strong flag {share(scam['pasted_strong'], scam['pasted'])}, detected flags only {share(scam['pasted_detected'], scam['pasted'])}")
+        print(f"  {LONG}+ characters ({scam['long']}): detected flags only {share(scam['long_detected'], scam['long'])}")
         print("  per type (flags only): detected / type right")
         for scam_type, counts in sorted(per_type.items()):
             print(f"    {scam_type:28s} {counts['all']:4d}  {share(counts['detected'], counts['all'])}  {share(counts['type_right'], counts['all'])}")
