@@ -54,6 +54,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+")
     parser.add_argument("--show", type=int, default=0, help="print this many misses of each kind")
+    parser.add_argument("--show-min-length", type=int, default=0, help="print only misses this long or longer")
     args = parser.parse_args(argv)
 
     data = []
@@ -144,6 +145,7 @@ def main(argv=None):
     if args.show:
         for kind, items in misses.items():
             print(f"\n--- {kind}: {len(items)}")
+            items = [item for item in items if len(item[1]) >= args.show_min_length]
             for intent, text, reading, verdict in items[: args.show]:
                 flags = ", ".join(f"{f.id}:{f.weight}「{f.quote}」" for f in reading.flags) or "no flag"
                 print(f"  [{intent}] {text[:160]}")

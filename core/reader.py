@@ -242,12 +242,13 @@ def load_rules() -> _Rules:
             if isinstance(item, str):
                 item = {"re": item}
             unless = item.get("unless")
+            regex = _compile(item["re"], aliases, where)
             patterns.append(
                 _Pattern(
-                    regex=_compile(item["re"], aliases, where),
+                    regex=regex,
                     weight=int(item.get("weight", weight)),
                     unless=_compile(unless, aliases, where) if unless else None,
-                    latin=not re.search(f"[{_CJK}]", item["re"]),
+                    latin=not re.search(f"[{_CJK}]", regex.pattern),
                 )
             )
         flags[flag_id] = _FlagRule(
@@ -706,6 +707,10 @@ _ASKS = re.compile(
     r"官方的|官方号|对不对|有没有问题|会不会|能不能接|要不要接|什么号|哪里的号|谁的号|能接吗|"
     r"\b(?:real|legit|genuine|official|trust)\b"
 )
+_AUTHENTIC = re.compile(
+    r"是真的|真的假的|真假|真是|官方|正规|可信|靠谱|靠得住|能信|信得过|正常不|正常吗|是骗子|骗子的|诈骗电话|"
+    r"\b(?:real|legit|genuine|official|trust|scam)\b"
+)
 _NUMBER_WORDS = re.compile(r"号码|号|电话|来电|打来|打给|热线|手机|座机|短信发件|发件|呼叫|number|call")
 _MESSAGE_WORDS = re.compile(r"短信|消息|通知|信息|这条|链接|网址|邮件")
 _CLAIMS_TO_BE = re.compile(r"说是|说自己是|说他是|说她是|自称|冒充|显示|打来|来电|号称|声称|称是|就是")
@@ -742,7 +747,10 @@ def _number_question(view: _View, reading: Reading, rules: _Rules, context: _Con
             continue
         asks = bool(_ASKS.search(sentence))
         agency = agency_words.search(sentence)
-        claims = bool(_CLAIMS_TO_BE.search(sentence)) and agency is not None
+        # "12366是税务局的电话吗", "有个+00开头的号码说是公安局的", "95588后面带数字…是真的吗";
+        # not "上面是不是你老婆的手机号" (no agency, nothing about being real).
+        if not (_AUTHENTIC.search(sentence) or (agency and (asks or _CLAIMS_TO_BE.search(sentence)))):
+            continue
         about_number = bool(_NUMBER_WORDS.search(sentence)) or bool(
             numbers and sentence.lstrip(" ，,:：").startswith(numbers[0].lstrip("+")[:3])
         )
@@ -751,8 +759,6 @@ def _number_question(view: _View, reading: Reading, rules: _Rules, context: _Con
         if _SENDER.search(sentence) and not re.search(r"这个?号|这个电话|这号|号码", sentence):
             continue
         if _MESSAGE_WORDS.search(sentence) and not re.search(r"号码|这个?号|电话|来电|发件", sentence):
-            continue
-        if not (asks or claims):
             continue
         # "95588后面带一串数字", "170开头": the digits found are the prefix, not a number.
         numbers = [n for n in numbers if n.lstrip("+") != prefix.lstrip("+")]

@@ -108,7 +108,7 @@ def judge(reading: Reading, intent_ranking: Optional[Sequence[Mapping]] = None) 
         if scam_type != SUSPECTED_FRAUD:
             return verdict(HIGH, scam_type, "flags_high")
         return verdict(MEDIUM, scam_type, "flags_high_no_type")
-    if (strong or scam_intent) and score >= FLAGS_MEDIUM:
+    if score >= FLAGS_MEDIUM:
         return verdict(MEDIUM, scam_type, "flags_medium")
     if scam_intent and score > 0 and not genuine:
         return verdict(MEDIUM, scam_type, "unsure_scam_intent_with_flags")
