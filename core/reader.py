@@ -193,6 +193,8 @@ class _Rules:
     topic_types: Dict[str, Tuple[str, ...]]
     negators: Pattern
     negator_window: int
+    near_negators: Pattern
+    near_window: int
     leading: Pattern
     trailing: Pattern
     right_after: Pattern
@@ -299,6 +301,8 @@ def load_rules() -> _Rules:
         topic_types={word: tuple(types) for word, types in topic_types.items()},
         negators=re.compile(_expand(str(warning["negators"]), aliases)),
         negator_window=int(warning["negator_window"]),
+        near_negators=re.compile(_expand(str(warning["near_negators"]), aliases)),
+        near_window=int(warning["near_window"]),
         leading=re.compile(_expand(str(warning["leading"]), aliases)),
         trailing=re.compile(_expand(str(warning["trailing"]), aliases)),
         right_after=re.compile(_expand(str(warning["right_after"]), aliases)),
@@ -453,6 +457,9 @@ def _in_warning(clean: str, start: int, end: int, request: bool, rules: _Rules) 
         prefix = clean[max(clause, start - rules.negator_window):start]
         if rules.negators.search(prefix) or rules.negators.search(clean, start + 1, end):
             return True
+        near = clean[max(clause, start - rules.near_window):start]
+        if rules.near_negators.search(near) or rules.near_negators.search(clean, start + 1, end):
+            return True
     left, right = _sentence_bounds(clean, start, end)
     if rules.leading.search(clean, left, start) or rules.right_after.match(clean, end):
         return True
@@ -565,7 +572,7 @@ def _find_flag(view: _View, rule: _FlagRule, latin_text: bool, rules: _Rules, co
         for match in pattern.regex.finditer(clean):
             if match.end() == match.start():
                 continue
-            if pattern.unless and pattern.unless.search(clean, _clause_start(clean, match.start()), _clause_end(clean, match.end())):
+            if pattern.unless and pattern.unless.search(clean, *_sentence_bounds(clean, match.start(), match.end())):
                 continue
             if _in_warning(clean, match.start(), match.end(), rule.request, rules):
                 continue
@@ -708,23 +715,36 @@ _ASKS = re.compile(
     r"\b(?:real|legit|genuine|official|trust)\b"
 )
 _AUTHENTIC = re.compile(
-    r"是真的|真的假的|真假|真是|官方|正规|可信|靠谱|靠得住|能信|信得过|正常不|正常吗|是骗子|骗子的|诈骗电话|"
-    r"\b(?:real|legit|genuine|official|trust|scam)\b"
+    r"是真的|真的假的|真假|真是|官方(?:的|号|电话|热线|客服号)|是官方|正规|可信|靠谱|靠得住|能信|信得过|正常不|正常吗|是骗子|骗子的|诈骗电话|"
+    r"\b(?:real|really|legit|genuine|official|trust|scam)\b"
 )
 _NUMBER_WORDS = re.compile(r"号码|号|电话|来电|打来|打给|热线|手机|座机|短信发件|发件|呼叫|number|call")
 _MESSAGE_WORDS = re.compile(r"短信|消息|通知|信息|这条|链接|网址|邮件")
-_CLAIMS_TO_BE = re.compile(r"说是|说自己是|说他是|说她是|自称|冒充|显示|打来|来电|号称|声称|称是|就是")
-_INTERNATIONAL = re.compile(r"(\+?00\d{0,4}|\+\d{1,4})\s*(?:开头|打头|的号|号码|打来)|(?:境外|国外|海外)(?:来电|号码|电话|的号|号)|显示(?:境外|国外|海外)")
+_CLAIMS_TO_BE = re.compile(
+    r"说是|说自己是|说他是|说她是|自称|冒充|显示|打来|来电|号称|声称|称是|就是|\b(?:saying|says|said|claim\w*|pretend\w*)\b"
+)
+_INTERNATIONAL = re.compile(r"(\+?00\d{0,4}|\+\d{1,4})\s*(?:开头|打头|的号|号码|打来|的)|(?:starting with|starts with|begins with|beginning with)\s*(\+?00\d{0,4}|\+\d{1,4})|(?:境外|国外|海外)(?:来电|号码|电话|的号|号)|显示(?:境外|国外|海外)")
 _EXTRAS = re.compile(r"(\d{3,5})\s*(?:后面|前面|前后|后边|前边)?(?:还|又)?(?:带|加|跟|多|有|接)了?(?:一串|一长串|几位|好几位|一些|很多|个|些|一堆)?(?:数字|号码|位数|分机|位)|(\d{5})\s*开头的?(?:长|一长串|一串)")
 _MOBILE_PREFIX = re.compile(r"(?<!\d)(1[3-9]\d)\s*(?:开头|打头|号段)")
+_OTHER_PREFIX = re.compile(r"(?<![\d+])(\d{3,5})\s*(?:开头|打头)")
+# The next sentence may ask about the number: "…called from 170…. Can I trust this number?"
+_THIS_NUMBER = re.compile(r"这个?号|这个电话|这个来电|这号|该号码|\b(?:this|that|the|their|his|her)\b[^.?!]{0,20}\b(?:number|call)\b")
 _MOBILE_WORD = re.compile(r"手机号|手机号码|个手机")
+_CALL_INSTRUCTION = re.compile(r"请(?:致电|拨打|联系|咨询)|致电|拨打|咨询电话|客服电话|热线|\bcall\b|\bdial\b")
 _HAS_DIGITS = re.compile(r"\d{3}")
-_MAY_NAME_A_NUMBER = re.compile(r"\d{3}|手机号|个手机|境外|国外|海外")
+_MAY_NAME_A_NUMBER = re.compile(r"\d{3}|\+\d|00|手机号|个手机|境外|国外|海外")
 # A question about a number is one short sentence; a longer one is a pasted message.
 MAX_QUESTION_SENTENCE = 160
+# What the customer asks about a number is this close to it (characters before, after).
+NEAR_NUMBER_BEFORE, NEAR_NUMBER_AFTER = 20, 60
+# Only a short message is a question without a question word ("+00开头的号码说是公安").
+SHORT_MESSAGE = 60
 # Flags that a number question carries by itself: they do not make a scam story.
 _NOT_A_STORY = (IMPERSONATION, UNOFFICIAL_NUMBER, "deadline", "private_contact")
-_AGENCY_EXTRA = "|大使馆|领事馆|海关|移民局|银行|工行|建行|农行|中行|招行|交行|邮储|反诈中心|运营商|航空公司"
+_AGENCY_EXTRA = (
+    "|\\b(?:police|tax|bank|icbc|social security|courier|bureau|embassy|customs|court|hospital)\\b"
+)
+_AGENCY_EXTRA_ZH = "|大使馆|领事馆|海关|移民局|银行|工行|建行|农行|中行|招行|交行|邮储|反诈中心|运营商|航空公司"
 
 
 def number_question(text: str, bank: Optional[Bank] = None, bank_domain: Optional[str] = None) -> Optional[NumberQuestion]:
@@ -737,19 +757,35 @@ def _number_question(view: _View, reading: Reading, rules: _Rules, context: _Con
     if not _MAY_NAME_A_NUMBER.search(flat):
         return None
     agency_words = _agency_words(rules)
-    for sentence in _sentences(flat):
+    sentences = list(_sentences(flat))
+    for index, sentence in enumerate(sentences):
         if len(sentence) > MAX_QUESTION_SENTENCE or not _MAY_NAME_A_NUMBER.search(sentence):
             continue
         numbers = candidate_numbers(sentence) if _HAS_DIGITS.search(sentence) else []
-        numbers = [n for n in numbers if len(n.lstrip("+")) >= 3]
+        # A full number is one of 5+ digits, an official one (110) or one with a + or 00
+        # prefix: "交1280" or "3000" are amounts.
+        numbers = [
+            n for n in numbers
+            if (len(n.lstrip("+")) >= 5 or n.startswith(("+", "00")) or n in context.directory)
+            and not _told_to_call(sentence, n)
+        ]
         prefix, pattern = _described_pattern(sentence, context)
         if not numbers and not prefix and not (pattern == "mobile"):
             continue
-        asks = bool(_ASKS.search(sentence))
-        agency = agency_words.search(sentence)
-        # "12366是税务局的电话吗", "有个+00开头的号码说是公安局的", "95588后面带数字…是真的吗";
-        # not "上面是不是你老婆的手机号" (no agency, nothing about being real).
-        if not (_AUTHENTIC.search(sentence) or (agency and (asks or _CLAIMS_TO_BE.search(sentence)))):
+        # What is said about the number is said near it.
+        anchor = _anchor(sentence, numbers, prefix)
+        near = sentence[max(0, anchor - NEAR_NUMBER_BEFORE): anchor + NEAR_NUMBER_AFTER]
+        following = sentences[index + 1] if index + 1 < len(sentences) else ""
+        if len(following) <= NEAR_NUMBER_AFTER and _THIS_NUMBER.search(following):
+            near += following
+        asks = bool(_ASKS.search(near))
+        agency = agency_words.search(near)
+        # "12366是税务局的电话吗", "95588后面带数字…是真的吗", and in a short message
+        # "有个+00开头的号码说是公安局的"; not "上面是不是你老婆的手机号" (no agency, nothing
+        # about being real). An official number names its owner: "110会主动给人打电话吗".
+        official = any(check_number(n, context.directory).official for n in numbers)
+        claims = len(flat) <= SHORT_MESSAGE and bool(_CLAIMS_TO_BE.search(near))
+        if not (_AUTHENTIC.search(near) or ((agency or official) and (asks or claims))):
             continue
         about_number = bool(_NUMBER_WORDS.search(sentence)) or bool(
             numbers and sentence.lstrip(" ，,:：").startswith(numbers[0].lstrip("+")[:3])
@@ -775,11 +811,29 @@ def _number_question(view: _View, reading: Reading, rules: _Rules, context: _Con
 
 @lru_cache(maxsize=1)
 def _agency_words_of(claim_words: Tuple[str, ...]) -> Pattern:
-    return re.compile("|".join(claim_words) + _AGENCY_EXTRA)
+    return re.compile("|".join(claim_words) + _AGENCY_EXTRA_ZH + _AGENCY_EXTRA)
 
 
 def _agency_words(rules: _Rules) -> Pattern:
     return _agency_words_of(tuple(claim.words.pattern for claim in rules.claims))
+
+
+def _anchor(sentence: str, numbers: List[str], prefix: str) -> int:
+    """Where the number (or the described prefix) is in the sentence."""
+    for needle in (numbers[0].lstrip("+")[:5] if numbers else "", prefix.lstrip("+")):
+        # Digits as written: "0731-12333" is the candidate "073112333".
+        match = re.search(r"[\s\-]?".join(needle), sentence) if needle else None
+        if match:
+            return match.start()
+    match = _MOBILE_WORD.search(sentence) or _INTERNATIONAL.search(sentence)
+    return match.start() if match else 0
+
+
+def _told_to_call(sentence: str, number: str) -> bool:
+    """Is `number` what a pasted message tells the reader to call ("如有疑问请拨打12333"),
+    rather than the number asked about?"""
+    at = sentence.find(number.lstrip("+")[:3])
+    return at >= 0 and bool(_CALL_INSTRUCTION.search(sentence[max(0, at - 8):at]))
 
 
 def _sentences(text: str) -> Iterable[str]:
@@ -796,7 +850,7 @@ def _described_pattern(sentence: str, context: _Context) -> Tuple[str, str]:
     """(prefix, number_rules key) of a number the customer describes without giving it."""
     match = _INTERNATIONAL.search(sentence)
     if match:
-        prefix = (match.group(1) or "").replace(" ", "")
+        prefix = (match.group(1) or match.group(2) or "").replace(" ", "")
         if prefix.startswith(("+86", "0086")):
             return prefix, ""
         return prefix or "+", "international"
@@ -812,4 +866,7 @@ def _described_pattern(sentence: str, context: _Context) -> Tuple[str, str]:
         return prefix, "virtual_operator" if virtual else "mobile"
     if _MOBILE_WORD.search(sentence):
         return "", "mobile"
+    match = _OTHER_PREFIX.search(sentence)
+    if match:
+        return match.group(1), ""
     return "", ""
