@@ -266,15 +266,19 @@ def load_rules() -> _Rules:
             raise ValueError(f"red_flags.yml: flag {needed} is missing")
 
     frames = _expand(str(raw["claim_frames"]), aliases)
+    speaker = str(raw["speaker_label"])
     claims = []
     for entry in raw["claims"]:
         words = _expand(str(entry["words"]), aliases)
+        said = rf"{frames}[^，。！？；\n]{{0,12}}?{words}"
+        if entry.get("speaker"):
+            said += "|" + speaker.replace("{who}", words)
         claims.append(
             _Claim(
                 who=str(entry["who"]),
                 name=str(entry["name"]),
                 scam_type=entry.get("type"),
-                regex=re.compile(rf"{frames}[^，。！？；\n]{{0,12}}?{words}"),
+                regex=re.compile(said),
                 words=re.compile(words),
             )
         )
