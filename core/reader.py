@@ -942,8 +942,12 @@ def _agency_words_of(claim_words: Tuple[str, ...]) -> Pattern:
     return re.compile("|".join(claim_words) + _AGENCY_EXTRA_ZH + _AGENCY_EXTRA)
 
 
+# The claims that are agencies a number can belong to (not relatives or bosses).
+_AGENCIES = ("police", "tax", "social_security", "bank", "platform", "utility")
+
+
 def _agency_words(rules: _Rules) -> Pattern:
-    return _agency_words_of(tuple(claim.words.pattern for claim in rules.claims))
+    return _agency_words_of(tuple(claim.words.pattern for claim in rules.claims if claim.who in _AGENCIES))
 
 
 def _anchor(sentence: str, numbers: List[str], prefix: str) -> int:
