@@ -63,12 +63,13 @@ LINK_PLACEHOLDER = "[链接]"
 _QUOTE_TRIM = " \t\u3000\"'“”‘’「」『』【】()（）《》<>，,。；;：:、"
 _SENDER = re.compile(r"[【\[〔]([^【】\[\]〔〕\n]{2,24})[】\]〕]")
 # Phone-like runs in the original text, masked ones included (170xxxx8826, 400-xxx-3120).
-_PHONE = re.compile(r"(?<![\w./@-])\+?\d[\d\- ]{1,6}(?:[xX*＊]{2,}[\d\- ]{0,4})?\d[\d\- ]{0,12}\d(?![\w.@])")
+_PHONE = re.compile(r"(?<![A-Za-z0-9./@-])\+?\d[\d\- ]{1,6}(?:[xX*＊]{2,}[\d\- ]{0,4})?\d[\d\- ]{0,12}\d(?![A-Za-z0-9.@])")
 _MASKED = re.compile(r"[xX*＊]{2,}")
 _DIGIT_RUN = re.compile(r"\d{3,}")
 # English patterns run only on a text with this many Latin letters (an English message).
 _LATIN_LETTER = re.compile(r"[a-z]")
 MIN_LATIN_LETTERS = 40
+_CJK_CHAR = re.compile(f"[{_CJK}]")
 
 
 # --- what a reading holds ---------------------------------------------------------
@@ -608,7 +609,8 @@ def read_message(text: str, bank: Optional[Bank] = None, bank_domain: Optional[s
         if current is None or flag.weight > current.weight:
             found[flag.id] = flag
 
-    latin_text = len(_LATIN_LETTER.findall(view.clean)) >= MIN_LATIN_LETTERS
+    letters = len(_LATIN_LETTER.findall(view.clean))
+    latin_text = letters >= MIN_LATIN_LETTERS or letters > 2 * len(_CJK_CHAR.findall(view.clean))
     for rule in rules.flags.values():
         if rule.id != UNOFFICIAL_NUMBER:
             _find_flag(view, rule, latin_text, rules, context, keep)
@@ -939,7 +941,7 @@ def _number_question(view: _View, reading: Reading, rules: _Rules, context: _Con
 
 @lru_cache(maxsize=1)
 def _agency_words_of(claim_words: Tuple[str, ...]) -> Pattern:
-    return re.compile("|".join(claim_words) + _AGENCY_EXTRA_ZH + _AGENCY_EXTRA)
+    return re.compile(_as_tries("|".join(claim_words) + _AGENCY_EXTRA_ZH) + _AGENCY_EXTRA)
 
 
 # The claims that are agencies a number can belong to (not relatives or bosses).
