@@ -27,6 +27,14 @@ FLAGS_HIGH = 6
 HINT_MIN, HINT_LEAD = 2, 1
 # The reply quotes at most this many reasons.
 MAX_REASONS = 4
+# Intents with their own, more urgent answer: no verdict replaces it.
+OWN_ANSWER_INTENTS = ("money_lost", "human_handoff")
+# The classifier names credential_request for any text that mentions a code or an
+# account (issue 12). Without a code, screen or ID flag, a type the hints point to this
+# clearly (score, lead) names the scam instead.
+VAGUE_TYPES = ("credential_request",)
+CREDENTIAL_FLAGS = ("code_or_password", "remote_control", "personal_info", "link", "guided_operation")
+OVERRIDE_MIN, OVERRIDE_LEAD = 3, 2
 
 
 @dataclass(frozen=True)
@@ -79,21 +87,24 @@ def judge(reading: Reading, intent_ranking: Optional[Sequence[Mapping]] = None) 
         signs = reading.signs if level == LOW else ()
         return Verdict(level, scam_type, said_reasons, signs, question, rule)
 
-    # 1. A question about a number, without a scam story: the number check answers it.
+    # 1. Money gone or a person asked for: those answers come first, not a verdict.
+    if intent in OWN_ANSWER_INTENTS:
+        return verdict(None, None, "intent_has_its_own_answer")
+    # 2. A question about a number, without a scam story: the number check answers it.
     if question is not None and not question.story:
         return verdict(None, None, "number_question")
 
     scam_intent = intent.startswith(SCAM_PREFIX)
-    # 2. The classifier is sure it is a scam.
+    # 3. The classifier is sure it is a scam.
     if scam_intent and confidence >= CONFIDENT:
-        scam_type = intent[len(SCAM_PREFIX):]
+        scam_type = _checked_type(intent[len(SCAM_PREFIX):], reading)
         if score == 0 and genuine >= 2:
             return verdict(LOW, None, "classifier_scam_but_genuine_notice")
         if not strong and score < FLAGS_MEDIUM and genuine >= 1:
             return verdict(MEDIUM, scam_type, "classifier_scam_weak_flags_genuine_signs")
         return verdict(HIGH, scam_type, "classifier_scam")
 
-    # 3. The classifier says it is a genuine notice: only clear flags overrule it.
+    # 4. The classifier says it is a genuine notice: only clear flags overrule it.
     if intent == GENUINE_INTENT and confidence >= CONFIDENT:
         if strong and score >= FLAGS_HIGH:
             return verdict(MEDIUM, _flag_type(reading, intent_ranking), "genuine_intent_but_flags")
@@ -101,7 +112,7 @@ def judge(reading: Reading, intent_ranking: Optional[Sequence[Mapping]] = None) 
             return verdict(MEDIUM, _flag_type(reading, intent_ranking), "genuine_intent_but_flags")
         return verdict(LOW, None, "genuine_intent")
 
-    # 4. Anything else (unsure scam intent, nlu_fallback, out_of_scope, report_vague…):
+    # 5. Anything else (unsure scam intent, nlu_fallback, out_of_scope, report_vague…):
     #    the flags decide. High needs a type; without one it is medium, suspected fraud.
     scam_type = _flag_type(reading, intent_ranking)
     if strong and score >= FLAGS_HIGH:
@@ -117,6 +128,18 @@ def judge(reading: Reading, intent_ranking: Optional[Sequence[Mapping]] = None) 
     if intent == GENUINE_INTENT and not strong:
         return verdict(LOW, None, "genuine_intent_unsure")
     return verdict(None, None, "nothing_to_judge")
+
+
+def _checked_type(scam_type: str, reading: Reading) -> str:
+    """The classifier's type, unless it is a vague one the flags do not back and the
+    hints clearly point to another type."""
+    if scam_type not in VAGUE_TYPES or any(reading.flag(flag_id) for flag_id in CREDENTIAL_FLAGS):
+        return scam_type
+    ranked = reading.type_hints
+    if ranked and ranked[0][0] != scam_type and ranked[0][1] >= OVERRIDE_MIN:
+        if len(ranked) == 1 or ranked[0][1] - ranked[1][1] >= OVERRIDE_LEAD:
+            return ranked[0][0]
+    return scam_type
 
 
 def _genuine_evidence(reading: Reading) -> int:
