@@ -8,7 +8,8 @@ alone). Printed per group:
   scam_*          share with a strong red flag; detected (medium or high) with the true
                   intent and flags-only; flags-only high; flags-only type right; long
                   (300+ characters) detected flags-only
-  genuine_notice  share judged high / medium / low, with the true intent and flags-only
+  genuine_notice  share judged high / medium / low, with the true intent, flags-only, and
+                  with a wrong scam intent at 0.9 (the classifier fooled)
   verify_number   share where a number question is found
 and the reader's time per message. Never run it on the hold-outs (tests/nlu_holdout.yml,
 the pasted hold-out): they measure the finished assistant, not the rules being tuned.
@@ -86,6 +87,7 @@ def main(argv=None):
             scam["number_question"] += reading.number_question is not None
             scam["strong"] += reading.strong
             scam["intent_detected"] += with_intent.level in (HIGH, MEDIUM)
+            scam["intent_high"] += with_intent.level == HIGH
             detected = flags_only.level in (HIGH, MEDIUM)
             scam["flags_detected"] += detected
             scam["flags_high"] += flags_only.level == HIGH
@@ -113,6 +115,11 @@ def main(argv=None):
                 misses["genuine read as a number question"].append((intent, text, reading, flags_only))
             genuine[f"intent_{with_intent.level}"] += 1
             genuine[f"flags_{flags_only.level}"] += 1
+            # The worst case: the classifier wrongly sure it is a scam (issue 12's complaint).
+            fooled = judge(reading, [{"name": "scam_credential_request", "confidence": 0.9}])
+            genuine[f"fooled_{fooled.level}"] += 1
+            if fooled.level == HIGH:
+                misses["genuine judged high (classifier wrongly sure of a scam)"].append((intent, text, reading, fooled))
             if flags_only.level in (HIGH, MEDIUM):
                 misses[f"genuine judged {flags_only.level} (flags only)"].append((intent, text, reading, flags_only))
         elif intent == "verify_number":
@@ -128,6 +135,7 @@ def main(argv=None):
         print(f"\nscam examples: {n} (long {scam['long']})")
         print(f"  with a strong red flag            {share(scam['strong'], n)}")
         print(f"  detected, true intent             {share(scam['intent_detected'], n)}")
+        print(f"  high, true intent                 {share(scam['intent_high'], n)}")
         print(f"  detected, flags only              {share(scam['flags_detected'], n)}")
         print(f"  high, flags only                  {share(scam['flags_high'], n)}")
         print(f"  type right, flags only            {share(scam['flags_type_right'], n)}")
@@ -140,9 +148,10 @@ def main(argv=None):
     if genuine["all"]:
         n = genuine["all"]
         print(f"\ngenuine_notice examples: {n}")
-        for source in ("intent", "flags"):
+        names = {"intent": "true intent", "flags": "flags only", "fooled": "scam intent"}
+        for source in ("intent", "flags", "fooled"):
             levels = "  ".join(f"{level or 'none'} {share(genuine[f'{source}_{level}'], n)}" for level in (HIGH, MEDIUM, LOW, None))
-            print(f"  {'true intent' if source == 'intent' else 'flags only ':11s}  {levels}")
+            print(f"  {names[source]:11s}  {levels}")
         print(f"  read as a number question  {share(genuine['number_question'], n)}")
     if number["all"]:
         print(f"\nverify_number examples: {number['all']}  number question found {share(number['found'], number['all'])}")
