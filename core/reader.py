@@ -779,6 +779,10 @@ def _claims(view, rules, context, keep) -> List[str]:
     return [who for who, _ in ordered]
 
 
+# "请联系理赔专员170xxxx6610", "Contact Officer Li at 0085…": the cue is this close.
+CALL_CUE_REACH = 24
+
+
 def _numbers(view, rules, context, keep, signs) -> None:
     """Numbers to call: official ones are a sign, others (and masked ones) a flag when
     the message tells the customer to call or contact them."""
@@ -800,7 +804,7 @@ def _numbers(view, rules, context, keep, signs) -> None:
             continue
         if len(digits.lstrip("+")) < 5 and not masked:
             continue
-        before = view.flat[max(0, match.start() - 14): match.start()]
+        before = view.flat[max(0, match.start() - CALL_CUE_REACH): match.start()]
         clause_cut = max(before.rfind(c) for c in "。！？；\n")
         before = before[clause_cut + 1:]
         if cue is None or not cue.search(before):
