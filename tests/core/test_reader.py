@@ -63,6 +63,7 @@ def flag_ids(text):
         ("男朋友让我拍一下身份证正反面发给他", "personal_info", "男朋友让我拍一下身份证正反面发给他"),
         ("高薪急招，去柬埔寨做客服，月薪两万包吃住", "overseas_job", "去柬埔寨做客服，月薪两万包吃住"),
         ("客服说我的学生账户没有注销，会影响征信", "account_cancellation", "客服说我的学生账户没有注销"),
+        ("他们说有内部渠道，能帮我删除逾期记录，收费两千", "credit_repair", "能帮我删除逾期记录"),
     ],
 )
 def test_each_flag_is_found_with_its_quote(text, flag, quote):
