@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Pattern, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Pattern, Tuple
 
 import yaml
 
@@ -165,9 +165,10 @@ class _Pattern:
     unless: Optional[Pattern]
     # Written in English: run only on a text with enough Latin letters.
     latin: bool
-    # Words one of which every match holds: when none is in the text, the pattern is
-    # not run (a list of words is scanned several times faster than the whole pattern).
-    needs: Optional[Pattern] = None
+    # The first two characters (or the one) of the words one of which every match
+    # holds: when none of them is in the text, the pattern is not run. A set lookup per
+    # pattern instead of a scan: most patterns are skipped on most texts.
+    keys: FrozenSet[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -293,19 +294,43 @@ def _top_level_branches(pattern: str) -> List[str]:
     return branches
 
 
-def _needed_words(pattern: str) -> Optional[Pattern]:
-    """For a pattern of one branch, its last group of plain words that is not optional
-    ("(?:交|缴…){nb}{0,10}(?:保证金|解冻费…)" needs one of 保证金, 解冻费…)."""
-    if len(_top_level_branches(pattern)) != 1:
-        return None
-    needed = None
-    for group in _PLAIN_GROUP.finditer(pattern):
-        words = group.group(1).split("|")
-        optional = pattern[group.end():group.end() + 1] in ("?", "*") or pattern.startswith("{0", group.end())
-        depth = pattern[:group.start()].count("(") - pattern[:group.start()].count(")")
-        if depth == 0 and not optional and all(_is_word(word) for word in words):
-            needed = words
-    return re.compile(_trie_regex(needed)) if needed else None
+def _needed_keys(pattern: str) -> FrozenSet[str]:
+    """The first two characters of the words one of which any match of `pattern` holds
+    (see _Pattern.keys); empty when unknown.
+
+    Each top-level branch needs itself when it is a plain word, else the plain characters
+    it starts with, else its last group of plain words that is not optional ("(?:交|缴…){nb}{0,10}(?:保证金|解冻费…)" needs one of
+    保证金, 解冻费…). A branch with no such group leaves the pattern without a filter."""
+    needed: List[str] = []
+    for branch in _top_level_branches(pattern):
+        if _is_word(branch):
+            needed.append(branch)
+            continue
+        words = None
+        lead = _leading_word(branch)
+        if lead:
+            needed.append(lead)
+            continue
+        for group in _PLAIN_GROUP.finditer(branch):
+            optional = branch[group.end():group.end() + 1] in ("?", "*") or branch.startswith("{0", group.end())
+            depth = branch[:group.start()].count("(") - branch[:group.start()].count(")")
+            if depth == 0 and not optional and all(_is_word(word) for word in group.group(1).split("|")):
+                words = group.group(1).split("|")
+        if words is None:
+            return frozenset()
+        needed += words
+    return frozenset(word[:2] for word in needed)
+
+
+def _leading_word(branch: str) -> str:
+    """The plain characters a branch starts with ("影响" of "影响(?:你的?)?征信"), less a
+    last one made optional by a quantifier."""
+    end = 0
+    while end < len(branch) and branch[end] not in _META:
+        end += 1
+    if end < len(branch) and branch[end] in "?*{":
+        end -= 1
+    return branch[:end] if end > 0 else ""
 
 
 def _as_tries(pattern: str) -> str:
@@ -343,7 +368,7 @@ def load_rules() -> _Rules:
                     weight=int(item.get("weight", weight)),
                     unless=_compile(unless, aliases, where) if unless else None,
                     latin=not re.search(f"[{_CJK}]", regex.pattern),
-                    needs=_needed_words(_expand(item["re"], aliases)),
+                    keys=_needed_keys(_expand(item["re"], aliases)),
                 )
             )
         flags[flag_id] = _FlagRule(
@@ -610,10 +635,11 @@ def read_message(text: str, bank: Optional[Bank] = None, bank_domain: Optional[s
             found[flag.id] = flag
 
     letters = len(_LATIN_LETTER.findall(view.clean))
+    grams = _grams(view.clean)
     latin_text = letters >= MIN_LATIN_LETTERS or letters > 2 * len(_CJK_CHAR.findall(view.clean))
     for rule in rules.flags.values():
         if rule.id != UNOFFICIAL_NUMBER:
-            _find_flag(view, rule, latin_text, rules, context, keep)
+            _find_flag(view, rule, latin_text, rules, context, keep, grams)
 
     sender, sender_official = _sender(view, rules, bank)
     signs: List[Sign] = []
@@ -653,7 +679,14 @@ def read_message(text: str, bank: Optional[Bank] = None, bank_domain: Optional[s
     return reading
 
 
-def _find_flag(view: _View, rule: _FlagRule, latin_text: bool, rules: _Rules, context: "_Context", keep) -> None:
+def _grams(clean: str) -> FrozenSet[str]:
+    """Every character and every pair of neighbouring characters of the text."""
+    grams = set(clean)
+    grams.update(map("".join, zip(clean, clean[1:])))
+    return frozenset(grams)
+
+
+def _find_flag(view: _View, rule: _FlagRule, latin_text: bool, rules: _Rules, context: "_Context", keep, grams) -> None:
     """The strongest match of `rule` not said as a warning; the first one among equals.
 
     One regex per pattern: Python's re scans a pattern that starts with literal words
@@ -663,7 +696,7 @@ def _find_flag(view: _View, rule: _FlagRule, latin_text: bool, rules: _Rules, co
     for pattern in rule.patterns:
         if pattern.weight <= best or (pattern.latin and not latin_text):
             continue
-        if pattern.needs is not None and not pattern.needs.search(clean):
+        if pattern.keys and pattern.keys.isdisjoint(grams):
             continue
         for match in pattern.regex.finditer(clean):
             if match.end() == match.start():
