@@ -298,39 +298,73 @@ def _needed_keys(pattern: str) -> FrozenSet[str]:
     """The first two characters of the words one of which any match of `pattern` holds
     (see _Pattern.keys); empty when unknown.
 
-    Each top-level branch needs itself when it is a plain word, else the plain characters
-    it starts with, else its last group of plain words that is not optional ("(?:交|缴…){nb}{0,10}(?:保证金|解冻费…)" needs one of
-    保证金, 解冻费…). A branch with no such group leaves the pattern without a filter."""
+    Each top-level branch contributes its most telling required part: a run of plain
+    characters ("黑名单" in "(?:上|列入…)(?:征信)?黑名单") or a group of plain words that is
+    not optional, whichever has the longest shortest word. A branch with neither leaves
+    the pattern without keys."""
     needed: List[str] = []
     for branch in _top_level_branches(pattern):
-        if _is_word(branch):
-            needed.append(branch)
-            continue
-        words = None
-        lead = _leading_word(branch)
-        if lead:
-            needed.append(lead)
-            continue
-        for group in _PLAIN_GROUP.finditer(branch):
-            optional = branch[group.end():group.end() + 1] in ("?", "*") or branch.startswith("{0", group.end())
-            depth = branch[:group.start()].count("(") - branch[:group.start()].count(")")
-            if depth == 0 and not optional and all(_is_word(word) for word in group.group(1).split("|")):
-                words = group.group(1).split("|")
-        if words is None:
+        words = _required_words(branch)
+        if not words:
             return frozenset()
         needed += words
     return frozenset(word[:2] for word in needed)
 
 
-def _leading_word(branch: str) -> str:
-    """The plain characters a branch starts with ("影响" of "影响(?:你的?)?征信"), less a
-    last one made optional by a quantifier."""
-    end = 0
-    while end < len(branch) and branch[end] not in _META:
-        end += 1
-    if end < len(branch) and branch[end] in "?*{":
-        end -= 1
-    return branch[:end] if end > 0 else ""
+def _required_words(branch: str) -> List[str]:
+    candidates: List[List[str]] = []
+    run = ""
+    i = 0
+    while i < len(branch):
+        char = branch[i]
+        if char == "\\" or char in ".^$|":
+            candidates.append([run]) if run else None
+            run = ""
+            i += 2 if char == "\\" else 1
+            continue
+        if char == "[":
+            candidates.append([run]) if run else None
+            run = ""
+            i = branch.index("]", i + 2) + 1
+            continue
+        if char == "(":
+            candidates.append([run]) if run else None
+            run = ""
+            depth, j = 0, i
+            while j < len(branch):
+                if branch[j] == "\\":
+                    j += 2
+                    continue
+                depth += {"(": 1, ")": -1}.get(branch[j], 0)
+                if depth == 0:
+                    break
+                j += 1
+            group = branch[i:j + 1]
+            optional = branch[j + 1:j + 2] in ("?", "*") or branch.startswith("{0", j + 1)
+            plain = _PLAIN_GROUP.fullmatch(group)
+            if plain and not optional and all(_is_word(w) for w in plain.group(1).split("|")):
+                candidates.append(plain.group(1).split("|"))
+            i = j + 1
+            continue
+        if char in "?*{+":
+            # The character before is repeated or optional: it ends the run.
+            if char != "+" and run:
+                run = run[:-1]
+            candidates.append([run]) if run else None
+            run = ""
+            if char == "{":
+                i = branch.index("}", i) + 1
+            else:
+                i += 1
+            continue
+        run += char
+        i += 1
+    if run:
+        candidates.append([run])
+    candidates = [c for c in candidates if all(c)]
+    if not candidates:
+        return []
+    return max(candidates, key=lambda words: (min(len(w) for w in words), -len(words)))
 
 
 def _as_tries(pattern: str) -> str:
@@ -735,20 +769,30 @@ def _sender(view: _View, rules: _Rules, bank: Bank) -> Tuple[str, bool]:
 # or a scheme. core/links.py reads each such run alone: on a long Chinese text that is
 # ten times faster than reading the whole text, and finds the same links.
 _LINKISH_RUN = re.compile(r"[^\s，！？；：、“”‘’（）【】「」《》\u3000-\u3001\u3003-\u303f\u3400-\u9fff]+")
+_LINKISH_CHAR = re.compile(r"[^\s，！？；：、“”‘’（）【】「」《》\u3000-\u3001\u3003-\u303f\u3400-\u9fff]")
 _MAY_BE_A_LINK = re.compile(r"[A-Za-z0-9\-][.。][A-Za-z]|://|javascript:|data:", re.IGNORECASE)
 _DOT_BETWEEN_LETTERS = re.compile(r"(?<=[A-Za-z0-9])。(?=[A-Za-z0-9])")
 
 
 def _candidate_links(text: str) -> List[Tuple[str, int]]:
     """(link, where it starts in `text`), as core/links.candidate_links finds them."""
-    found = {}
+    found: Dict[str, int] = {}
     # 。 between letters is a dot to a browser ("icbc。com"); one character for one.
     dotted = _DOT_BETWEEN_LETTERS.sub(".", text) if "。" in text else text
-    for run in _LINKISH_RUN.finditer(dotted):
-        piece = run.group().strip("。")
-        if _MAY_BE_A_LINK.search(piece):
-            for link in candidate_links(piece):
-                found.setdefault(link, run.start() + max(dotted.find(link, run.start()) - run.start(), 0))
+    done_until = -1
+    for hint in _MAY_BE_A_LINK.finditer(dotted):
+        if hint.start() < done_until:
+            continue
+        start = hint.start()
+        while start > 0 and _LINKISH_CHAR.match(dotted, start - 1):
+            start -= 1
+        run = _LINKISH_RUN.match(dotted, start)
+        if run is None:
+            continue
+        done_until = run.end()
+        piece = run.group()
+        for link in candidate_links(piece):
+            found.setdefault(link, start + max(piece.find(link), 0))
     return list(found.items())
 
 
