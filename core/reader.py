@@ -89,6 +89,8 @@ class Flag:
     start: int
     end: int
     detail: str = ""
+    # The scam type this match points to, if any (red_flags.yml `type`), for type_hints.
+    points_to: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,8 @@ class _Pattern:
     unless: Optional[Pattern]
     # Written in English: run only on a text with enough Latin letters.
     latin: bool
+    # The scam type a match points to (the pattern's `type`, else the flag's), or "".
+    points_to: str = ""
     # The first two characters (or the one) of the words one of which every match
     # holds: when none of them is in the text, the pattern is not run. A set lookup per
     # pattern instead of a scan: most patterns are skipped on most texts.
@@ -189,6 +193,8 @@ class _Claim:
     words: Pattern
     # Whether a chat log's speaker label ("刘排长：") counts as this claim.
     speaker: bool
+    # How a message written as this person starts ("爸，我是小磊"), or None.
+    vocative: Optional[Pattern] = None
 
 
 @dataclass(frozen=True)
@@ -385,7 +391,7 @@ def load_rules() -> _Rules:
     flags = {}
     for flag_id, entry in raw["flags"].items():
         where = f"red_flags.yml flag {flag_id}"
-        if set(entry) - {"label", "weight", "request", "patterns", "type"}:
+        if set(entry) - {"label", "weight", "request", "patterns", "type"}:  # noqa: E501
             raise ValueError(f"{where}: unknown keys {sorted(set(entry) - {'label', 'weight', 'request', 'patterns', 'type'})}")
         weight = int(entry["weight"])
         if not 1 <= weight <= STRONG or not str(entry["label"]).strip():
@@ -403,6 +409,7 @@ def load_rules() -> _Rules:
                     unless=_compile(unless, aliases, where) if unless else None,
                     latin=not re.search(f"[{_CJK}]", regex.pattern),
                     keys=_needed_keys(_expand(item["re"], aliases)),
+                    points_to=str(item.get("type") or entry.get("type") or ""),
                 )
             )
         flags[flag_id] = _FlagRule(
@@ -424,6 +431,7 @@ def load_rules() -> _Rules:
             scam_type=entry.get("type"),
             words=re.compile(_expand(str(entry["words"]), aliases)),
             speaker=bool(entry.get("speaker")),
+            vocative=re.compile(str(entry["vocative"])) if entry.get("vocative") else None,
         )
         for entry in raw["claims"]
     )
@@ -742,7 +750,7 @@ def _find_flag(view: _View, rule: _FlagRule, latin_text: bool, rules: _Rules, co
             if _mentioned(clean, match.start(), match.end()):
                 continue
             quote, start, end = _quote(view, match.start(), match.end(), context.directory)
-            keep(Flag(rule.id, rule.label, pattern.weight, quote, start, end))
+            keep(Flag(rule.id, rule.label, pattern.weight, quote, start, end, points_to=pattern.points_to))
             best = pattern.weight
             break
         if best >= rule.weight:
@@ -843,6 +851,11 @@ def _claims(view, rules, context, keep) -> List[str]:
             if role and role.start() <= frame.end() + CLAIM_REACH:
                 if not _in_warning(clean, frame.start(), role.end(), False, rules):
                     found[claim.who] = (frame.start(), role.end())
+    for claim in rules.claims:
+        if claim.vocative is not None and claim.who not in found:
+            call = claim.vocative.search(clean)
+            if call:
+                found[claim.who] = call.span()
     for label in _SPEAKER.finditer(clean):
         for claim in rules.claims:
             if claim.speaker and claim.who not in found and claim.words.search(label.group(1)):
@@ -910,9 +923,8 @@ def _type_hints(view, rules, claims, flags) -> Tuple[Tuple[str, int], ...]:
         if scam_type:
             scores[scam_type] = scores.get(scam_type, 0) + 2
     for flag in flags:
-        scam_type = rules.flags[flag.id].scam_type
-        if scam_type:
-            scores[scam_type] = scores.get(scam_type, 0) + 2
+        if flag.points_to:
+            scores[flag.points_to] = scores.get(flag.points_to, 0) + 2
     return tuple(sorted(scores.items(), key=lambda item: (-item[1], item[0])))
 
 
