@@ -208,6 +208,8 @@ class _Rules:
     negator_window: int
     near_negators: Pattern
     near_window: int
+    prefix_end: Pattern
+    own_plan: Pattern
     leading: Pattern
     trailing: Pattern
     right_after: Pattern
@@ -461,6 +463,8 @@ def load_rules() -> _Rules:
         negator_window=int(warning["negator_window"]),
         near_negators=re.compile(_expand(str(warning["near_negators"]), aliases)),
         near_window=int(warning["near_window"]),
+        prefix_end=re.compile(_expand(str(warning["prefix_end"]), aliases)),
+        own_plan=re.compile(_expand(str(warning["own_plan"]), aliases)),
         leading=re.compile(_expand(str(warning["leading"]), aliases)),
         trailing=re.compile(_expand(str(warning["trailing"]), aliases)),
         right_after=re.compile(_expand(str(warning["right_after"]), aliases)),
@@ -618,12 +622,28 @@ def _in_warning(clean: str, start: int, end: int, request: bool, rules: _Rules) 
         near = clean[max(clause, start - rules.near_window):start]
         if rules.near_negators.search(near) or rules.near_negators.search(clean, start + 1, end):
             return True
+        if rules.prefix_end.search(near):
+            return True
+        plan = rules.own_plan.search(near)
+        if plan and (plan.group() != "我" or _starts_with_a_wish(clean, start)):
+            return True
     left, right = _sentence_bounds(clean, start, end)
     if rules.leading.search(clean, left, start) or rules.right_after.match(clean, end):
         return True
     conclusion = rules.trailing.search(clean, end, right)
     # "…是诈骗，对吗？" asks; "…的都是诈骗。" warns.
     return bool(conclusion) and not _QUESTION.search(clean, conclusion.end(), conclusion.end() + 6)
+
+
+_WISHES = ("要", "想", "准备", "打算")
+
+
+def _starts_with_a_wish(clean: str, start: int) -> bool:
+    """"要转账给我妈" after "我": the customer's wish, unless it is "要你…" (an order)."""
+    for wish in _WISHES:
+        if clean.startswith(wish, start):
+            return clean[start + len(wish):start + len(wish) + 1] not in ("你", "您")
+    return False
 
 
 def _mentioned(clean: str, start: int, end: int) -> bool:

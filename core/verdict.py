@@ -27,6 +27,12 @@ FLAGS_HIGH = 6
 HINT_MIN, HINT_LEAD = 2, 1
 # The reply quotes at most this many reasons.
 MAX_REASONS = 4
+# Intents that say "I could not tell what this is": the flags alone decide.
+UNSURE_INTENTS = ("nlu_fallback", "out_of_scope", "report_vague", "verify_number", "")
+# Another intent the classifier is sure of (bank_question, greet…) yields to the flags
+# only in a pasted message this long, or when they clearly show a scam (FLAGS_HIGH):
+# "我要转账给我妈，手机银行怎么操作" is a bank question, not a scam.
+PASTED_LENGTH = 100
 # Intents with their own, more urgent answer: no verdict replaces it.
 OWN_ANSWER_INTENTS = ("money_lost", "human_handoff")
 # The classifier names credential_request for any text that mentions a code or an
@@ -115,6 +121,11 @@ def judge(reading: Reading, intent_ranking: Optional[Sequence[Mapping]] = None) 
     # 5. Anything else (unsure scam intent, nlu_fallback, out_of_scope, report_vague…):
     #    the flags decide. High needs a type; without one it is medium, suspected fraud.
     scam_type = _flag_type(reading, intent_ranking)
+    sure_of_something_else = (
+        confidence >= CONFIDENT and intent not in UNSURE_INTENTS and not scam_intent and intent != GENUINE_INTENT
+    )
+    if sure_of_something_else and len(reading.text) < PASTED_LENGTH and not (strong and score >= FLAGS_HIGH):
+        return verdict(None, None, "another_intent_short_message")
     if strong and score >= FLAGS_HIGH:
         if scam_type != SUSPECTED_FRAUD:
             return verdict(HIGH, scam_type, "flags_high")

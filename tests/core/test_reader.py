@@ -166,6 +166,12 @@ def test_a_negation_counts_only_close_to_the_request():
     assert "code_or_password" not in flag_ids("他没问我要验证码")
 
 
+def test_the_customers_own_plans_are_not_requests():
+    assert "money_to_account" not in flag_ids("我要转账给我妈，手机银行怎么操作")
+    assert "upfront_fee" not in flag_ids("我想先交学费再说")
+    assert "upfront_fee" in flag_ids("他说我需要先交保证金才能放款")
+
+
 # --- genuine signs ---------------------------------------------------------------
 
 

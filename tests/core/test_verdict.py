@@ -98,6 +98,13 @@ def test_nothing_to_judge():
         assert verdict.level is None and verdict.scam_type is None
 
 
+def test_a_short_bank_question_is_not_a_scam_for_a_transfer_word():
+    verdict = judge(read("我要转账给我妈，手机银行怎么操作"), ranking(("bank_question", 0.9)))
+    assert verdict.level is None
+    # The same intent on a pasted message with clear flags still gets a verdict.
+    assert judge(read(LONG_PASTED), ranking(("bank_question", 0.9))).level in (HIGH, MEDIUM)
+
+
 def test_money_lost_keeps_its_own_answer():
     verdict = judge(read(POLICE_SCAM + "我已经转了五万了"), ranking(("money_lost", 0.9)))
     assert verdict.level is None
