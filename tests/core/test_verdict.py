@@ -51,6 +51,26 @@ def test_a_genuine_notice_is_low_never_safe():
     assert verdict.genuine_signs
 
 
+GENUINE_NOTICES = [
+    "【建设银行】您尾号1234的储蓄卡12月3日15:20转账支出人民币500.00元，余额10,234.56元。",
+    "【中国移动】尊敬的客户，您本月话费账单已出，共计58.00元，将于月底从您的绑定银行卡自动扣款，无需操作。",
+    "【平安银行】您的信用卡本期账单1,234.56元，最后还款日12月20日，请按时还款，逾期将影响您的个人征信。",
+    "【国家反诈中心】您的手机号近期接听了涉嫌诈骗的电话，请勿向对方转账，如有疑问请拨打96110。",
+    "【工商银行】您正在重置登录密码，验证码123456，5分钟内有效，请勿告诉任何人。",
+    "【交通银行】您的借记卡将于2027年1月到期，请携带身份证到开户网点领取新卡，我行不会以换卡为由要求您转账或提供验证码。",
+    "【支付宝】你有一笔2,000.00元的转账待确认，请在支付宝App内查看，如非本人操作请忽略。",
+    "【中国人寿】尊敬的客户，您的保单将于12月15日到期，可通过中国人寿寿险App内续保，或联系您的保险代理人。",
+]
+
+
+@pytest.mark.parametrize("text", GENUINE_NOTICES)
+def test_genuine_notices_are_never_high(text):
+    reading = read(text)
+    assert judge(reading, ranking(("nlu_fallback", 0.8))).level in (LOW, None)
+    # Even when the classifier is wrongly sure of a scam, the signs keep it from "high".
+    assert judge(reading, ranking(("scam_credential_request", 0.9))).level != HIGH
+
+
 def test_a_genuine_intent_does_not_hide_clear_red_flags():
     text = "【工商银行】您的网银将于今日失效，请立即登录 www.icbc-vip.top 重新认证并输入验证码，逾期将冻结账户。"
     verdict = judge(read(text), ranking(("genuine_notice", 0.8)))
