@@ -16,7 +16,7 @@ Pure Python: the rule files are read once, at first use.
 
 import bisect
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Pattern, Tuple
@@ -320,65 +320,66 @@ def _needed_keys(pattern: str) -> FrozenSet[str]:
 
 
 def _required_words(branch: str) -> List[str]:
+    """The most telling part of one branch that every match holds (see _needed_keys)."""
     candidates: List[List[str]] = []
     run = ""
+
+    def end_run(text: str) -> str:
+        if text:
+            candidates.append([text])
+        return ""
+
     i = 0
     while i < len(branch):
         char = branch[i]
         if char == "\\" or char in ".^$|":
-            candidates.append([run]) if run else None
-            run = ""
+            run = end_run(run)
             i += 2 if char == "\\" else 1
-            continue
-        if char == "[":
-            candidates.append([run]) if run else None
-            run = ""
+        elif char == "[":
+            run = end_run(run)
             i = branch.index("]", i + 2) + 1
-            continue
-        if char == "(":
-            candidates.append([run]) if run else None
-            run = ""
-            depth, j = 0, i
-            while j < len(branch):
-                if branch[j] == "\\":
-                    j += 2
-                    continue
-                depth += {"(": 1, ")": -1}.get(branch[j], 0)
-                if depth == 0:
-                    break
-                j += 1
-            group = branch[i:j + 1]
+        elif char == "(":
+            run = end_run(run)
+            j = _closing_parenthesis(branch, i)
+            plain = _PLAIN_GROUP.fullmatch(branch[i:j + 1])
             optional = branch[j + 1:j + 2] in ("?", "*") or branch.startswith("{0", j + 1)
-            plain = _PLAIN_GROUP.fullmatch(group)
             if plain and not optional and all(_is_word(w) for w in plain.group(1).split("|")):
                 candidates.append(plain.group(1).split("|"))
             i = j + 1
-            continue
-        if char in "?*{+":
-            # The character before is repeated or optional: it ends the run.
-            if char != "+" and run:
-                run = run[:-1]
-            candidates.append([run]) if run else None
-            run = ""
-            if char == "{":
-                i = branch.index("}", i) + 1
-            else:
-                i += 1
-            continue
-        run += char
-        i += 1
-    if run:
-        candidates.append([run])
-    candidates = [c for c in candidates if all(c)]
+        elif char in "?*{+":
+            # The character before is optional ("的?") or repeated: it ends the run.
+            run = end_run(run if char == "+" else run[:-1])
+            i = branch.index("}", i) + 1 if char == "{" else i + 1
+        else:
+            run += char
+            i += 1
+    end_run(run)
     if not candidates:
         return []
     return max(candidates, key=lambda words: (min(len(w) for w in words), -len(words)))
+
+
+def _closing_parenthesis(pattern: str, start: int) -> int:
+    depth, i = 0, start
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            i += 2
+            continue
+        depth += {"(": 1, ")": -1}.get(pattern[i], 0)
+        if depth == 0:
+            return i
+        i += 1
+    raise ValueError(f"unbalanced parenthesis in {pattern!r}")
 
 
 def _as_tries(pattern: str) -> str:
     """The pattern with its plain word lists (top level, innermost groups) as tries."""
     pattern = _PLAIN_GROUP.sub(lambda m: "(?:" + "|".join(_merged(m.group(1).split("|"))) + ")", pattern)
     return "|".join(_merged(_top_level_branches(pattern)))
+
+
+_FLAG_KEYS = {"label", "weight", "request", "patterns", "type"}
+_PATTERN_KEYS = {"re", "weight", "unless", "type"}
 
 
 @lru_cache(maxsize=1)
@@ -393,8 +394,9 @@ def load_rules() -> _Rules:
     flags = {}
     for flag_id, entry in raw["flags"].items():
         where = f"red_flags.yml flag {flag_id}"
-        if set(entry) - {"label", "weight", "request", "patterns", "type"}:  # noqa: E501
-            raise ValueError(f"{where}: unknown keys {sorted(set(entry) - {'label', 'weight', 'request', 'patterns', 'type'})}")
+        unknown = set(entry) - _FLAG_KEYS
+        if unknown:
+            raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
         weight = int(entry["weight"])
         if not 1 <= weight <= STRONG or not str(entry["label"]).strip():
             raise ValueError(f"{where}: weight must be 1-{STRONG} and the label not empty")
@@ -402,6 +404,8 @@ def load_rules() -> _Rules:
         for item in entry.get("patterns") or []:
             if isinstance(item, str):
                 item = {"re": item}
+            if set(item) - _PATTERN_KEYS or "re" not in item:
+                raise ValueError(f"{where}: a pattern is a string or has the keys {sorted(_PATTERN_KEYS)}: {item}")
             unless = item.get("unless")
             regex = _compile(item["re"], aliases, where)
             patterns.append(
@@ -737,7 +741,7 @@ def read_message(text: str, bank: Optional[Bank] = None, bank_domain: Optional[s
     )
     question = _number_question(view, reading, rules, context)
     if question is not None:
-        reading = Reading(**{**reading.__dict__, "number_question": question})
+        reading = replace(reading, number_question=question)
     return reading
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from core.catalog import SUSPECTED_FRAUD
-from core.reader import IMPERSONATION, STRONG, Flag, NumberQuestion, Reading, Sign
+from core.reader import IMPERSONATION, Flag, NumberQuestion, Reading, Sign
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 SCAM_PREFIX = "scam_"
