@@ -214,7 +214,8 @@ class _Rules:
     trailing: Pattern
     right_after: Pattern
     senders: Pattern
-    signs: Dict[str, Tuple[str, Tuple[Pattern, ...]]]
+    # sign id -> (label, ((pattern, written in English), …))
+    signs: Dict[str, Tuple[str, Tuple[Tuple[Pattern, bool], ...]]]
     sender_domains: Tuple[Tuple[Pattern, Tuple[str, ...]], ...]
     aliases: Dict[str, str]
 
@@ -451,9 +452,10 @@ def load_rules() -> _Rules:
     warning = raw["warning_frames"]
     signs = {}
     for sign_id, entry in genuine["signs"].items():
+        compiled = (_compile(p, aliases, f"genuine_signs.yml {sign_id}") for p in entry["patterns"])
         signs[sign_id] = (
             str(entry["label"]).strip(),
-            tuple(_compile(p, aliases, f"genuine_signs.yml {sign_id}") for p in entry["patterns"]),
+            tuple((regex, not re.search(f"[{_CJK}]", regex.pattern)) for regex in compiled),
         )
     if set(signs) != set(SIGN_IDS) - {"official_sender"}:
         raise ValueError(f"genuine_signs.yml: signs must be exactly {SIGN_IDS[1:]}")
@@ -713,20 +715,22 @@ def read_message(text: str, bank: Optional[Bank] = None, bank_domain: Optional[s
     claims = _claims(view, rules, context, keep)
     _numbers(view, rules, context, keep, signs)
     for sign_id, (label, patterns) in rules.signs.items():
-        for regex in patterns:
-            if not latin_text and not re.search(f"[{_CJK}]", regex.pattern):
-                continue
-            match = regex.search(view.clean)
+        for regex, latin in patterns:
+            match = regex.search(view.clean) if latin_text or not latin else None
             if match:
                 quote, _, _ = _quote(view, match.start(), match.end(), context.directory)
                 signs.append(Sign(sign_id, label, quote))
                 break
     if sender_official:
-        signs.insert(0, Sign("official_sender", f"短信署名【{sender}】是正规单位的署名（署名也可能被冒用）。", f"【{sender}】"))
-    if any(link.official for link in links) and not any(s.id == "official_channel" for s in signs):
+        shown = f"【{_safe_quote(sender, context.directory)}】"
+        signs.append(Sign("official_sender", f"短信署名{shown}是正规单位的署名（署名也可能被冒用）。", shown))
+    if any(link.official for link in links):
         signs.append(Sign("official_channel", rules.signs["official_channel"][0], LINK_PLACEHOLDER))
-    signs = list({sign.id: sign for sign in reversed(signs)}.values())[::-1]
-    signs.sort(key=lambda sign: SIGN_IDS.index(sign.id))
+    # One sign of each kind (the first found), in SIGN_IDS order.
+    first = {}
+    for sign in signs:
+        first.setdefault(sign.id, sign)
+    signs = sorted(first.values(), key=lambda sign: SIGN_IDS.index(sign.id))
 
     flags = sorted(found.values(), key=lambda flag: (-flag.weight, flag.start))
     reading = Reading(

@@ -112,6 +112,19 @@ def test_quotes_never_carry_an_unofficial_number_or_a_link():
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "【铁路12306】您的车票已出票，请按时乘车，如有疑问请拨打12306。",
+        "【顺丰速运】您的快件已由本人签收，如有疑问请致电95338，也可通过顺丰App查询。",
+        "【工商银行】您尾号6612的卡支出3000.00元，如非本人操作请致电95588。",
+    ],
+)
+def test_signs_never_carry_an_unofficial_number(text):
+    for sign in read(text).signs:
+        assert unlisted_numbers(sign.label + sign.quote, DIRECTORY) == [], sign
+
+
+@pytest.mark.parametrize(
     "text, flag",
     [
         ("请把钱转到安全帳戶", "money_to_account"),  # Traditional
