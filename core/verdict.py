@@ -25,6 +25,8 @@ FLAGS_MEDIUM = 3
 FLAGS_HIGH = 6
 # A type the flags "clearly point to": this score, and this lead over the next type.
 HINT_MIN, HINT_LEAD = 2, 1
+# Kinds of genuine signs that make a message look like a real notice (see _genuine_evidence).
+CLEAR_GENUINE = 2
 # The reply quotes at most this many reasons.
 MAX_REASONS = 4
 # Intents that say "I could not tell what this is": the flags alone decide.
@@ -104,7 +106,7 @@ def judge(reading: Reading, intent_ranking: Optional[Sequence[Mapping]] = None) 
     # 3. The classifier is sure it is a scam.
     if scam_intent and confidence >= CONFIDENT:
         scam_type = _checked_type(intent[len(SCAM_PREFIX):], reading)
-        if score == 0 and genuine >= 2:
+        if score == 0 and genuine >= CLEAR_GENUINE:
             return verdict(LOW, None, "classifier_scam_but_genuine_notice")
         if not strong and score < FLAGS_MEDIUM and genuine >= 1:
             return verdict(MEDIUM, scam_type, "classifier_scam_weak_flags_genuine_signs")
@@ -154,8 +156,10 @@ def _checked_type(scam_type: str, reading: Reading) -> str:
 
 
 def _genuine_evidence(reading: Reading) -> int:
-    """How much looks genuine: an official 【signature】 counts 2, each other sign 1."""
-    return sum(2 if sign.id == "official_sender" else 1 for sign in reading.signs)
+    """How much looks genuine: the number of kinds of genuine signs. A signature alone
+    (1) can be forged; with a pointer to the official channel, a safety warning or
+    nothing asked (2+) it looks like a real notice."""
+    return len(reading.signs)
 
 
 def _flag_type(reading: Reading, intent_ranking: Optional[Sequence[Mapping]]) -> str:

@@ -45,6 +45,12 @@ def test_the_banks_own_code_sms_called_a_scam_is_not_high():
     assert verdict.reasons == ()
 
 
+def test_a_signature_alone_does_not_make_a_scam_report_low():
+    # 【工商银行】 can be forged: with nothing else genuine, a sure scam intent gives medium.
+    verdict = judge(read("【工商银行】恭喜您获得本行周年庆幸运客户大奖"), ranking(("scam_prize_lottery", 0.9)))
+    assert (verdict.level, verdict.scam_type) == (MEDIUM, "prize_lottery")
+
+
 def test_a_genuine_notice_is_low_never_safe():
     verdict = judge(read(TAX_REFUND_DONE), ranking(("genuine_notice", 0.88), ("scam_tax_refund", 0.1)))
     assert verdict.level == LOW and verdict.scam_type is None
