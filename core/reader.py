@@ -214,8 +214,8 @@ class _Rules:
     trailing: Pattern
     right_after: Pattern
     senders: Pattern
-    # sign id -> (label, ((pattern, written in English), …))
-    signs: Dict[str, Tuple[str, Tuple[Tuple[Pattern, bool], ...]]]
+    # sign id -> (label, ((pattern, written in English, keys as in _Pattern), …))
+    signs: Dict[str, Tuple[str, Tuple[Tuple[Pattern, bool, FrozenSet[str]], ...]]]
     sender_domains: Tuple[Tuple[Pattern, Tuple[str, ...]], ...]
     aliases: Dict[str, str]
 
@@ -452,11 +452,12 @@ def load_rules() -> _Rules:
     warning = raw["warning_frames"]
     signs = {}
     for sign_id, entry in genuine["signs"].items():
-        compiled = (_compile(p, aliases, f"genuine_signs.yml {sign_id}") for p in entry["patterns"])
-        signs[sign_id] = (
-            str(entry["label"]).strip(),
-            tuple((regex, not re.search(f"[{_CJK}]", regex.pattern)) for regex in compiled),
-        )
+        compiled = []
+        for pattern in entry["patterns"]:
+            regex = _compile(pattern, aliases, f"genuine_signs.yml {sign_id}")
+            latin = not re.search(f"[{_CJK}]", regex.pattern)
+            compiled.append((regex, latin, _needed_keys(_expand(pattern, aliases))))
+        signs[sign_id] = (str(entry["label"]).strip(), tuple(compiled))
     if set(signs) != set(SIGN_IDS) - {"official_sender"}:
         raise ValueError(f"genuine_signs.yml: signs must be exactly {SIGN_IDS[1:]}")
     return _Rules(
@@ -575,7 +576,7 @@ def _quote_span(text: str, start: int, end: int, stops=frozenset(_QUOTE_STOP)) -
 def _safe_quote(text: str, directory: Mapping[str, OfficialNumber]) -> str:
     """A quote fit to repeat: links as [链接], digit runs that are not official numbers
     as × (the reply may only say official numbers), outer punctuation trimmed."""
-    for link in candidate_links(text):
+    for link, _ in _candidate_links(text):
         text = text.replace(link, LINK_PLACEHOLDER)
 
     def digits(match):
@@ -704,7 +705,9 @@ def read_message(text: str, bank: Optional[Bank] = None, bank_domain: Optional[s
 
     letters = len(_LATIN_LETTER.findall(view.clean))
     grams = _grams(view.clean)
-    latin_text = letters >= MIN_LATIN_LETTERS or letters > 2 * len(_CJK_CHAR.findall(view.clean))
+    latin_text = letters >= MIN_LATIN_LETTERS or (
+        letters >= MIN_LATIN_LETTERS // 4 and letters > 2 * len(_CJK_CHAR.findall(view.clean))
+    )
     for rule in rules.flags.values():
         if rule.id != UNOFFICIAL_NUMBER:
             _find_flag(view, rule, latin_text, rules, context, keep, grams)
@@ -715,8 +718,10 @@ def read_message(text: str, bank: Optional[Bank] = None, bank_domain: Optional[s
     claims = _claims(view, rules, context, keep)
     _numbers(view, rules, context, keep, signs)
     for sign_id, (label, patterns) in rules.signs.items():
-        for regex, latin in patterns:
-            match = regex.search(view.clean) if latin_text or not latin else None
+        for regex, latin, keys in patterns:
+            if (latin and not latin_text) or (keys and keys.isdisjoint(grams)):
+                continue
+            match = regex.search(view.clean)
             if match:
                 quote, _, _ = _quote(view, match.start(), match.end(), context.directory)
                 signs.append(Sign(sign_id, label, quote))
