@@ -33,7 +33,9 @@ def _strip_annotations(text: str) -> str:
 
 
 TRAINING = _examples(*sorted((REPO / "data" / "nlu").glob("*.yml")))
-HOLDOUT = _examples(REPO / "tests" / "nlu_holdout.yml")
+# Two hold-outs, each written apart from the training data: customers' own stories, and
+# pasted messages (SMS, chat logs, notices) with genuine notices among them.
+HOLDOUT = _examples(REPO / "tests" / "nlu_holdout.yml", REPO / "tests" / "pasted_holdout.yml")
 DOMAIN_INTENTS = yaml.safe_load((REPO / "domain.yml").read_text(encoding="utf-8"))["intents"]
 
 
@@ -41,6 +43,19 @@ DOMAIN_INTENTS = yaml.safe_load((REPO / "domain.yml").read_text(encoding="utf-8"
 def test_each_scam_type_has_enough_examples(scam_id):
     count = Counter(intent for intent, _ in TRAINING)[f"scam_{scam_id}"]
     assert count >= (60 if scam_id in SEED_TYPES else 30)
+
+
+@pytest.mark.parametrize("intent", [f"scam_{scam_id}" for scam_id in sorted(load_catalog().scam_types)])
+def test_each_scam_type_has_pasted_messages_long_ones_among_them(intent):
+    texts = [text for label, text in TRAINING if label == intent]
+    pasted = [text for text in texts if len(text) >= 60]
+    long = [text for text in texts if 300 <= len(text) <= 1500]
+    assert len(pasted) >= 25 and len(long) >= 8
+
+
+def test_genuine_notices_are_trained_in_the_forms_people_paste():
+    texts = [text for label, text in TRAINING if label == "genuine_notice"]
+    assert len(texts) >= 150 and len([t for t in texts if len(t) >= 300]) >= 20
 
 
 def test_every_domain_intent_is_trained_and_held_out():

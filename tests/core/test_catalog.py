@@ -36,7 +36,7 @@ def texts_of(scam):
 
 def test_catalog_has_exactly_the_labelled_scam_types():
     ids = labelled_scam_ids()
-    assert len(ids) == 16
+    assert len(ids) == 19
     assert set(CATALOG.scam_types) == set(ids)
 
 
