@@ -4,7 +4,7 @@ questions for a vague one, and the emergency when money has already gone."""
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
@@ -13,7 +13,10 @@ from actions.common import (
 from core import replies
 from core.catalog import RISK_LEVELS, SUSPECTED_FRAUD, load_catalog
 from core.directory import official_directory
-from core.risk import QUESTIONS, SKIP, assess_answers, match_option, score_risk
+from core.numbers import assess_number, pattern_verdict
+from core.reader import read_message
+from core.risk import QUESTIONS, SKIP, assess_answers, match_option
+from core.verdict import Verdict, judge
 from core.settings import settings
 from core.text import normalise
 
@@ -23,8 +26,36 @@ CONFIDENT_SCAM_INTENT = 0.8
 MONEY_GONE_SLOT_VALUES = {True: "yes", False: "no", SKIP: SKIP}
 
 
+def read_latest(tracker: Tracker) -> Verdict:
+    """The verdict on the customer's latest message: the reader's flags and genuine signs
+    (core/reader.py) weighed with the classifier's intent ranking (core/verdict.py)."""
+    message = tracker.latest_message
+    ranking = message.get("intent_ranking") or [message.get("intent") or {}]
+    config = settings()
+    return judge(read_message(message.get("text") or "", config.bank, config.bank_domain), ranking)
+
+
+def say_verdict(dispatcher: CollectingDispatcher, verdict: Verdict) -> List[EventType]:
+    """The number check a number question asks for, then the assessment, if any."""
+    bank = settings().bank
+    directory = official_directory(bank)
+    question = verdict.number_question
+    if question is not None:
+        checked = (assess_number(question.number, directory) if question.number else
+                   pattern_verdict(question.pattern, question.prefix, directory)
+                   if question.pattern else None)
+        dispatcher.utter_message(**(replies.number_check(checked, bank) if checked
+                                    else replies.ask_for_number()))
+    if verdict.level is None:
+        return []
+    dispatcher.utter_message(**replies.verdict(verdict, bank, directory))
+    return [SlotSet("scam_type", verdict.scam_type), SlotSet("risk", verdict.level)]
+
+
 class ActionAssessScam(Action):
-    """Names the scam type of the classified intent and says what to do now."""
+    """Whether the message is a scam: high (with its type), medium (the reasons quoted
+    from the message) or low (looks like a genuine notice); a number question first.
+    Runs for the scam intents, genuine notices, and what the classifier could not place."""
 
     def name(self) -> Text:
         return "action_assess_scam"
@@ -32,18 +63,16 @@ class ActionAssessScam(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        verdict = read_latest(tracker)
+        if verdict.level is not None or verdict.number_question is not None:
+            return say_verdict(dispatcher, verdict)
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        catalog = load_catalog()
-        scam = None
-        if intent.startswith(SCAM_INTENT_PREFIX):
-            scam = catalog.scam_types.get(intent[len(SCAM_INTENT_PREFIX):])
         bank = settings().bank
-        if scam is None:
+        if intent == "out_of_scope":
+            dispatcher.utter_message(**replies.plain("out_of_scope", bank))
+        else:
             dispatcher.utter_message(**replies.not_understood(bank))
-            return []
-        risk = score_risk(scam.risk, latest_text(tracker), catalog.risk_signals)
-        dispatcher.utter_message(**replies.assessment(scam, risk, bank, official_directory(bank)))
-        return [SlotSet("scam_type", scam.id), SlotSet("risk", risk)]
+        return []
 
 
 class ActionMoneyLost(Action):
@@ -64,15 +93,21 @@ class ActionMoneyLost(Action):
         return [SlotSet("risk", "high")]
 
 
-class ActionForgetAnswers(Action):
-    """Clears the clarifying answers so a new vague story gets its own questions."""
+class ActionReadVagueStory(Action):
+    """A story the classifier found vague: when its words show clear warning signs (a
+    pasted message often does), the assessment now; otherwise the clarifying questions,
+    with the answers of an earlier story cleared."""
 
     def name(self) -> Text:
-        return "action_forget_answers"
+        return "action_read_vague_story"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        verdict = read_latest(tracker)
+        if verdict.level in ("high", "medium"):
+            # Answered: listen instead of the questions the rule would ask next.
+            return [*say_verdict(dispatcher, verdict), FollowupAction("action_listen")]
         return [SlotSet(question, None) for question in QUESTIONS]
 
 
@@ -115,7 +150,7 @@ class ValidateClarifyForm(FormValidationAction):
 
     @staticmethod
     def _option(question: str, value: Any, unclear: Any) -> Dict[Text, Any]:
-        # None: the slot was cleared (action_forget_answers), not answered.
+        # None: the slot was cleared (action_read_vague_story), not answered.
         if value is None:
             return {question: None}
         option = match_option(question, normalise(str(value)))

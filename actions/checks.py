@@ -6,6 +6,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.assessment import read_latest, say_verdict
 from actions.common import DomainDict, latest_text
 from core import replies
 from core.directory import official_directory
@@ -23,6 +24,10 @@ class ActionCheckNumber(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        verdict = read_latest(tracker)
+        if verdict.number_question is not None:
+            # The number or the kind of number asked about, and the story if there is one.
+            return say_verdict(dispatcher, verdict)
         said = [
             str(entity["value"])
             for entity in tracker.latest_message.get("entities") or []

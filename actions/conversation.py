@@ -79,10 +79,6 @@ class ActionBankQuestion(Say):
     key = "bank_question"
 
 
-class ActionOutOfScope(Say):
-    key = "out_of_scope"
-
-
 class ActionNotUnderstood(Action):
     """Asks what happened in a sentence or two; says first what to do if money is gone."""
 

@@ -198,3 +198,16 @@ def _imitated_hotline(number: str, directory: Dict[str, OfficialNumber]) -> str:
         elif digits.endswith(hotline) and number.startswith(("+", "0")):
             return hotline
     return ""
+
+
+def pattern_verdict(pattern: str, prefix: str, directory: Dict[str, OfficialNumber]) -> NumberVerdict:
+    """What can be said of a kind of number the customer described without giving it
+    ("+00开头的号码", "95588后面带一串数字的号码"): the pattern's reason, no number to repeat."""
+    if pattern not in NUMBER_REASON_KEYS:
+        raise ValueError(f"unknown number pattern {pattern!r}; expected one of {NUMBER_REASON_KEYS}")
+    official = prefix if prefix in directory else ""
+    reason = load_number_rules().reasons[pattern].format(official=official)
+    return NumberVerdict(
+        number="", official=False, owner="", official_number="", imitates=official,
+        spoofable=False, reasons=(reason,), patterns=(pattern,),
+    )

@@ -5,29 +5,41 @@ A message is a dict of `dispatcher.utter_message` keyword arguments: `text`, and
 useful `buttons` and `json_message` (the custom payload the widget and WeChat read).
 """
 
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from core.catalog import MoneyLostGuidance, ScamType, load_catalog
 from core.directory import OfficialNumber, official_directory, resolve_hotlines
 from core.links import LinkVerdict
 from core.numbers import NumberVerdict
 from core.settings import Bank
+from core.verdict import Reason, Verdict
 from core.wording import button, say, say_each
 
 Message = Dict[str, object]
 Directory = Dict[str, OfficialNumber]
+Buttons = List[Dict[str, str]]
 
-# Buttons keep a reply in one message: the REST channel splits button-less text at "\n\n".
-NEXT_STEP_BUTTONS = (button("money_lost"), button("verify_number"), button("human_handoff"))
-AFTER_LOSS_BUTTONS = (button("human_handoff"), button("verify_number"))
-FOLLOW_UP_BUTTONS = (button("ask_why_scam"), button("ask_how_to_verify"), button("share_warning"))
-ATM_BUTTONS = (
-    button("money_lost"),
-    {"title": say("buttons.atm_not_operating"), "payload": "/report_vague"},
-    button("human_handoff"),
-)
 # 110 and 96110 report and advise; the other numbers of a type are the agency it claims.
 REPORTING_LINES = ("110", "96110")
+
+
+# Buttons keep a reply in one message: the REST channel splits button-less text at "\n\n".
+# Their titles are read when a reply is built, as every other sentence.
+def next_step_buttons() -> Buttons:
+    return [button("money_lost"), button("verify_number"), button("human_handoff")]
+
+
+def after_loss_buttons() -> Buttons:
+    return [button("human_handoff"), button("verify_number")]
+
+
+def follow_up_buttons() -> Buttons:
+    return [button("ask_why_scam"), button("ask_how_to_verify"), button("share_warning")]
+
+
+def atm_buttons() -> Buttons:
+    not_operating = {"title": say("buttons.atm_not_operating"), "payload": "/report_vague"}
+    return [button("money_lost"), not_operating, button("human_handoff")]
 
 
 def numbered(steps: Sequence[str]) -> str:
@@ -63,7 +75,7 @@ def assessment(
         "scam_name": scam.name,
         "steps": list(scam.steps),
     }
-    return {"text": text, "buttons": list(NEXT_STEP_BUTTONS), "json_message": payload}
+    return {"text": text, "buttons": next_step_buttons(), "json_message": payload}
 
 
 def code_was_given(guidance: MoneyLostGuidance, text: str) -> bool:
@@ -80,7 +92,7 @@ def money_lost(
     steps = (guidance.code_given_steps if code_given else ()) + guidance.steps
     text = "\n\n".join([guidance.verdict, numbered(steps), dial_yourself(hotlines, directory)])
     payload = {"type": "emergency", "hotlines": hotlines, "steps": list(steps)}
-    return {"text": text, "buttons": list(AFTER_LOSS_BUTTONS), "json_message": payload}
+    return {"text": text, "buttons": after_loss_buttons(), "json_message": payload}
 
 
 def number_check(verdict: NumberVerdict, bank: Bank) -> Message:
@@ -137,7 +149,7 @@ def next_steps(scam: ScamType, bank: Bank, directory: Directory) -> Message:
         say("follow_up.next_steps", scam_name=scam.name) + "\n" + numbered(scam.steps),
         dial_yourself(hotlines, directory),
     ])
-    return {"text": text, "buttons": list(FOLLOW_UP_BUTTONS)}
+    return {"text": text, "buttons": follow_up_buttons()}
 
 
 def how_to_verify(scam: ScamType, bank: Bank, directory: Directory) -> Message:
@@ -151,7 +163,7 @@ def how_to_verify(scam: ScamType, bank: Bank, directory: Directory) -> Message:
         + numbered(say_each("follow_up.verify_steps", agencies=dial))
         + "\n\n" + say("follow_up.caller_id_forged")
     )
-    return {"text": text, "buttons": list(FOLLOW_UP_BUTTONS)}
+    return {"text": text, "buttons": follow_up_buttons()}
 
 
 def why_scam(scam: ScamType) -> Message:
@@ -161,14 +173,14 @@ def why_scam(scam: ScamType) -> Message:
         say("follow_up.how_it_goes", how_it_goes=scam.how_it_goes),
         say("follow_up.red_flags") + "\n" + "\n".join(f"• {flag}" for flag in scam.red_flags),
     ])
-    return {"text": text, "buttons": list(FOLLOW_UP_BUTTONS)}
+    return {"text": text, "buttons": follow_up_buttons()}
 
 
 def real_case(scam: ScamType, seed_types: Sequence[ScamType]) -> Message:
     """The matching branch case; other types get how it goes and the cases we have."""
     if scam.seed_case:
         text = say("follow_up.real_case", scam_name=scam.name) + "\n" + scam.seed_case
-        return {"text": text, "buttons": list(FOLLOW_UP_BUTTONS)}
+        return {"text": text, "buttons": follow_up_buttons()}
     text = (
         say("follow_up.no_real_case", scam_name=scam.name, how_it_goes=scam.how_it_goes)
         + "\n\n" + say("follow_up.seed_cases")
@@ -194,7 +206,7 @@ def handoff(bank: Bank, branch_hours: str, reference: Optional[str]) -> Message:
         lines.append(say("handoff.reference", reference=reference))
     lines.append(say("handoff.hang_up"))
     payload = {"type": "handoff", "reference": reference, "hotlines": [bank.hotline]}
-    return {"text": "\n".join(lines), "buttons": list(AFTER_LOSS_BUTTONS[1:]),
+    return {"text": "\n".join(lines), "buttons": [button("verify_number")],
             "json_message": payload}
 
 
@@ -203,7 +215,7 @@ def atm_alert(bank: Bank, atm_id: Optional[str]) -> Message:
     text = "\n\n".join([say("atm.stop"), say("atm.always_scam"), say("money_gone_now", bank)])
     payload = {"type": "atm_alert", "atm_id": atm_id or None,
                "hotlines": ["110", "96110", bank.hotline]}
-    return {"text": text, "buttons": list(ATM_BUTTONS), "json_message": payload}
+    return {"text": text, "buttons": atm_buttons(), "json_message": payload}
 
 
 def plain(key: str, bank: Bank) -> Message:
@@ -237,3 +249,52 @@ def safe_reply(bank: Bank) -> str:
         "",
         dial_yourself(resolve_hotlines(general.hotlines, bank), official_directory(bank)),
     ])
+
+
+def verdict(judged: Verdict, bank: Bank, directory: Directory) -> Message:
+    """The assessment of a message the reader judged (core/verdict.py): high and medium
+    name the type (or suspected fraud) and quote the message's own words as reasons;
+    low says it looks like a genuine notice and still points to official channels only."""
+    if judged.level == "low":
+        return genuine_notice(judged, bank, directory)
+    catalog = load_catalog()
+    scam = catalog.scam_types.get(judged.scam_type or "", catalog.suspected_fraud)
+    message = assessment(scam, judged.level, bank, directory)
+    if judged.reasons:
+        quoted = "\n".join("• " + say("reading.quoted", label=reason.label, quote=reason.quote)
+                           for reason in judged.reasons)
+        heading, rest = message["text"].split("\n\n", 1)
+        extra = [say("reading.reasons") + "\n" + quoted]
+        if judged.level == "medium":
+            extra.append(say("reading.medium_verify"))
+        message["text"] = "\n\n".join([heading, *extra, rest])
+    message["json_message"]["reasons"] = _payload_reasons(judged.reasons)
+    return message
+
+
+def genuine_notice(judged: Verdict, bank: Bank, directory: Directory) -> Message:
+    """Looks like a genuine notice, with why; never "safe": verify only through the
+    official app or a number dialled oneself, never the message's own number or link."""
+    signs = ["• " + (say("reading.quoted", label=sign.label, quote=sign.quote) if sign.quote
+                     else sign.label) for sign in judged.genuine_signs]
+    why = [say("reading.genuine_why") + "\n" + "\n".join(signs)] if signs else []
+    hotlines = [bank.hotline, "96110"]
+    text = "\n\n".join([say("reading.genuine"), *why, say("reading.still_verify"),
+                        dial_yourself(hotlines, directory)])
+    payload = {
+        "type": "scam_assessment",
+        "scam_type": None,
+        "risk": "low",
+        "hotlines": hotlines,
+        "reasons": [],
+        "genuine_signs": [{"sign": sign.id, "label": sign.label, "quote": sign.quote}
+                          for sign in judged.genuine_signs],
+    }
+    return {"text": text, "buttons": next_step_buttons(), "json_message": payload}
+
+
+def _payload_reasons(reasons: Sequence[Reason]) -> List[Dict[str, str]]:
+    """`reasons` of the payload: each flag with the customer's own words that show it
+    (and the sentence the widget shows for it)."""
+    return [{"flag": reason.flag, "quote": reason.quote, "label": reason.label}
+            for reason in reasons]

@@ -9,7 +9,7 @@ the figures they were tuned on: docs/reader.md.
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from core.catalog import SUSPECTED_FRAUD
+from core.catalog import SUSPECTED_FRAUD, load_catalog
 from core.reader import IMPERSONATION, Flag, NumberQuestion, Reading, Sign
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
@@ -102,7 +102,8 @@ def judge(reading: Reading, intent_ranking: Optional[Sequence[Mapping]] = None) 
     if question is not None and not question.story:
         return verdict(None, None, "number_question")
 
-    scam_intent = intent.startswith(SCAM_PREFIX)
+    catalog = load_catalog().scam_types
+    scam_intent = intent.startswith(SCAM_PREFIX) and intent[len(SCAM_PREFIX):] in catalog
     # 3. The classifier is sure it is a scam.
     if scam_intent and confidence >= CONFIDENT:
         scam_type = _checked_type(intent[len(SCAM_PREFIX):], reading)
@@ -110,6 +111,10 @@ def judge(reading: Reading, intent_ranking: Optional[Sequence[Mapping]] = None) 
             return verdict(LOW, None, "classifier_scam_but_genuine_notice")
         if not strong and score < FLAGS_MEDIUM and genuine >= 1:
             return verdict(MEDIUM, scam_type, "classifier_scam_weak_flags_genuine_signs")
+        if not strong and catalog[scam_type].risk == MEDIUM:
+            # A type that is not always a scam (a cheap game item, a cheap ticket) is
+            # "very likely" until the message shows the money or the code being asked for.
+            return verdict(MEDIUM, scam_type, "classifier_scam_of_a_medium_type")
         return verdict(HIGH, scam_type, "classifier_scam")
 
     # 4. The classifier says it is a genuine notice: only clear flags overrule it.

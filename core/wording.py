@@ -5,6 +5,8 @@
 Keys are dotted paths into the file. Every text may use {bank_name} and {bank_hotline}
 (from `bank`) besides the fields passed by name; a field the text needs and nobody gave
 is a KeyError, so a typo in the file fails a test rather than a customer's reply.
+A sentence said in two places is written once: a YAML anchor (&name) where it stands and
+an alias (*name) in a list of sentences elsewhere, said one after the other.
 """
 
 import re
@@ -17,6 +19,8 @@ from core import KNOWLEDGE
 from core.settings import Bank
 
 REPLIES_FILE = KNOWLEDGE / "replies.yml"
+# The language knowledge/replies.yml is written in (a BCP 47 tag, as HTML's lang).
+LANGUAGE = "zh-CN"
 # YAML's folded style joins lines with a space; Chinese text has none between sentences.
 _SPACE_BY_CHINESE = re.compile(
     r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])\s+|\s+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])"
@@ -51,8 +55,11 @@ def _fill(text: str, bank: Optional[Bank], fields: Dict[str, Any]) -> str:
 
 
 def say(key: str, bank: Optional[Bank] = None, **fields: Any) -> str:
-    """The sentence at `key`, its {fields} filled in."""
+    """The sentence at `key`, its {fields} filled in; a list of sentences, one after the
+    other."""
     value = entry(key)
+    if isinstance(value, list):
+        return "".join(say_each(key, bank, **fields))
     if not isinstance(value, str):
         raise TypeError(f"knowledge/replies.yml: {key!r} is not a sentence")
     return _fill(value, bank, fields)
@@ -64,6 +71,20 @@ def say_each(key: str, bank: Optional[Bank] = None, **fields: Any) -> List[str]:
     if not isinstance(value, list):
         raise TypeError(f"knowledge/replies.yml: {key!r} is not a list")
     return [_fill(str(item), bank, fields) for item in value]
+
+
+def say_all(key: str, bank: Optional[Bank] = None, **fields: Any) -> Any:
+    """The section at `key` as it is, every sentence in it filled in (for a client that
+    shows them itself, e.g. the website widget)."""
+
+    def filled(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {name: filled(item) for name, item in value.items()}
+        if isinstance(value, list):
+            return [filled(item) for item in value]
+        return _fill(str(value), bank, fields)
+
+    return filled(entry(key))
 
 
 def button(intent: str) -> Dict[str, str]:

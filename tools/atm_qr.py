@@ -296,11 +296,8 @@ def qr_svg_element(qr: segno.QRCode, x: float, y: float, size: float) -> str:
 # ---------------------------------------------------------------------------
 # The printable sign
 
-# The sign's words (knowledge/replies.yml) and its numbers (the official directory).
-SIGN_HEADING_LINES = tuple(say_each("atm_sign.heading"))
-SIGN_WARNING_LINES = tuple(say_each("atm_sign.warning"))
-SIGN_SCAN_HINT = say("atm_sign.scan_hint")
-SIGN_NUMBERS_TITLE = say("dial_yourself")
+# The sign's words are atm_sign.* of knowledge/replies.yml, read when a sign is built; its
+# numbers, these and the bank's hotline, are named as in the official directory.
 SIGN_NUMBERS = ("110", "96110")
 
 # A5 in millimetres. A4 has the same aspect ratio, so the HTML scales it to fill either.
@@ -347,7 +344,7 @@ def _svg_text(
 
 
 def sign_title(atm: Atm) -> str:
-    return f"{''.join(SIGN_HEADING_LINES)}（ATM {atm.atm_id}）"
+    return f"{say('atm_sign.heading')}（ATM {atm.atm_id}）"
 
 
 def build_sign_svg(atm: Atm, url: str, bank: Bank) -> str:
@@ -362,9 +359,10 @@ def build_sign_svg(atm: Atm, url: str, bank: Bank) -> str:
     text_width = width - 2 * margin
     directory = official_directory(bank)
     numbers = [(number, directory[number].owner) for number in (*SIGN_NUMBERS, bank.hotline)]
+    heading, warning = say_each("atm_sign.heading"), say_each("atm_sign.warning")
     footer = say("atm_sign.footer_atm", atm_id=atm.atm_id) + (
         "　　" + say("atm_sign.footer_location", location=atm.location) if atm.location else "")
-    description = "".join(SIGN_HEADING_LINES) + " " + "".join(SIGN_WARNING_LINES) + " " + "，".join(
+    description = "".join(heading) + " " + "".join(warning) + " " + "，".join(
         f"{label} {number}" for number, label in numbers
     )
 
@@ -377,15 +375,15 @@ def build_sign_svg(atm: Atm, url: str, bank: Bank) -> str:
         f'<g font-family="{SIGN_FONTS}" text-anchor="middle">',
         # Heading on a red band: the first thing seen from across the ATM lobby.
         f'<rect width="{width}" height="46" fill="{SIGN_RED}"/>',
-        _svg_text(SIGN_HEADING_LINES[0], center, 20, 14, max_width=text_width, bold=True, fill="#fff"),
-        _svg_text(SIGN_HEADING_LINES[1], center, 38, 14, max_width=text_width, bold=True, fill="#fff"),
-        _svg_text(SIGN_WARNING_LINES[0], center, 57, 6.5, max_width=text_width, bold=True),
-        _svg_text(SIGN_WARNING_LINES[1], center, 66, 6.5, max_width=text_width, bold=True, fill=SIGN_DARK_RED),
+        _svg_text(heading[0], center, 20, 14, max_width=text_width, bold=True, fill="#fff"),
+        _svg_text(heading[1], center, 38, 14, max_width=text_width, bold=True, fill="#fff"),
+        _svg_text(warning[0], center, 57, 6.5, max_width=text_width, bold=True),
+        _svg_text(warning[1], center, 66, 6.5, max_width=text_width, bold=True, fill=SIGN_DARK_RED),
         qr_svg_element(make_qr(url), x=center - 35, y=70, size=70),
-        _svg_text(SIGN_SCAN_HINT, center, 145, 4, max_width=text_width),
+        _svg_text(say("atm_sign.scan_hint"), center, 145, 4, max_width=text_width),
         # The address in words, so a customer can tell a scammer's sticker pasted over ours.
         _svg_text(readable_url(url), center, 150.5, 2.6, max_width=text_width, fill=SIGN_GREY, family="monospace"),
-        _svg_text(SIGN_NUMBERS_TITLE, center, 160, 4.2, max_width=text_width, bold=True),
+        _svg_text(say("dial_yourself"), center, 160, 4.2, max_width=text_width, bold=True),
         f'<rect x="{margin}" y="163" width="{text_width}" height="26" rx="2" fill="none" '
         f'stroke="{SIGN_RED}" stroke-width="0.6"/>',
     ]

@@ -2,8 +2,9 @@
 
 GET  /chat             a page for trying the widget
 GET  /chat/widget.js   the script a website embeds with one <script src> tag; it adds its
-                       own CSS link and DOM. The bank's name, hotline and the official
-                       numbers are injected here, so the widget knows them offline.
+                       own CSS link and DOM. The bank's name, hotline, the official
+                       numbers and every word the widget shows (knowledge/replies.yml) are
+                       injected here, so the widget knows them offline.
 GET  /chat/widget.css
 POST /chat/webhook     the REST channel's contract, input checks and guard, plus the
                        customer's message as stored when a secret was masked in it
@@ -22,7 +23,9 @@ in this channel's credentials section, else CHAT_ALLOWED_ORIGINS (comma-separate
 None by default, i.e. same-origin only.
 """
 
+import html
 import json
+import re
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, FrozenSet, List, Optional, Text
 from urllib.parse import urlsplit
@@ -32,13 +35,20 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from core.directory import official_directory
-from core.settings import parse_origins, settings
+from core.settings import Bank, parse_origins, settings
+from core.wording import LANGUAGE, say, say_all
 from server.guard.rate_limit import shared_limits
-from server.guard.turns import PRIVACY_WARNING, Ask, TurnGuard
+from server.guard.turns import Ask, TurnGuard, privacy_warning
 from server.channels.rest import MAX_MESSAGE_CHARS, answer_checked_request, refuse_unanswerable
 
 STATIC = Path(__file__).resolve().parent / "widget_static"
 CONFIG_PLACEHOLDER = "__WIDGET_CONFIG__"
+# __NAME__ in index.html: the language, or widget.page.<name> of knowledge/replies.yml.
+PAGE_PLACEHOLDER = re.compile(r"__([A-Z]+)__")
+# Left in the widget's texts for the widget to fill in as it shows them.
+FILLED_BY_THE_WIDGET = {
+    field: "{" + field + "}" for field in ("number", "atm_id", "host", "label", "quote")
+}
 MASKED_INPUT = "masked_input"
 
 JS = "text/javascript; charset=utf-8"
@@ -53,8 +63,28 @@ PREFLIGHT = {
 }
 
 
+def widget_texts(bank: Bank) -> Dict[str, Any]:
+    """Every word the widget shows, in the language of knowledge/replies.yml: its own
+    (the `widget` section) and the sentences it shares with the other channels, under
+    their keys there. The bank is filled in; {number}, {atm_id} and {host} are left for
+    the widget."""
+    texts = say_all("widget", bank, **FILLED_BY_THE_WIDGET)
+    for part in ("page", "greeting_more", "problem"):  # the demo page's; parts of those below
+        del texts[part]
+    return {
+        **texts,
+        "greeting": say("greet", bank) + "\n" + say("widget.greeting_more", bank),
+        "offline": say("widget.problem") + "\n" + say("money_gone_now", bank),
+        "do_now": say("do_now"),
+        "dial_yourself": say("dial_yourself"),
+        "atm_number": say("atm_sign.footer_atm", **FILLED_BY_THE_WIDGET),
+        "quoted": say("reading.quoted", **FILLED_BY_THE_WIDGET),
+    }
+
+
 def widget_config() -> Dict[str, Any]:
-    """What the script needs before its first request: who runs it, numbers to link."""
+    """What the script needs before its first request: who runs it, numbers to link, and
+    what it says, by language (the widget shows `language`'s)."""
     bank = settings().bank
     return {
         "bankName": bank.name,
@@ -63,6 +93,8 @@ def widget_config() -> Dict[str, Any]:
             number: entry.owner for number, entry in official_directory(bank).items()
         },
         "maxMessageChars": MAX_MESSAGE_CHARS,
+        "language": LANGUAGE,
+        "texts": {LANGUAGE: widget_texts(bank)},
     }
 
 
@@ -72,6 +104,17 @@ def widget_script() -> str:
         raise RuntimeError(f"widget.js lost its {CONFIG_PLACEHOLDER} placeholder")
     config = json.dumps(widget_config(), ensure_ascii=False)
     return template.replace(CONFIG_PLACEHOLDER, config, 1)
+
+
+def demo_page_html() -> str:
+    """index.html, its words from widget.page of knowledge/replies.yml."""
+    bank = settings().bank
+
+    def word(name: str) -> str:
+        return LANGUAGE if name == "LANGUAGE" else say(f"widget.page.{name.lower()}", bank)
+
+    template = (STATIC / "index.html").read_text(encoding="utf-8")
+    return PAGE_PLACEHOLDER.sub(lambda found: html.escape(word(found.group(1))), template)
 
 
 def is_cross_origin(request: Request) -> bool:
@@ -95,9 +138,10 @@ def with_masked_input(
     """`messages` telling the widget that the customer's message was stored as
     `stored_text`: on the privacy warning, or (were there none) as a message of its own."""
     note = {"type": MASKED_INPUT, "text": stored_text}
+    warning = privacy_warning()
     for at in range(len(messages) - 1, -1, -1):
         message = messages[at]
-        if message.get("text") == PRIVACY_WARNING and "custom" not in message:
+        if message.get("text") == warning and "custom" not in message:
             return [*messages[:at], {**message, "custom": note}, *messages[at + 1:]]
     return [*messages, {"recipient_id": recipient_id, "custom": note}]
 
@@ -153,7 +197,7 @@ class WidgetInput(InputChannel):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         # Read at startup: a bad BANK_* setting stops the server instead of one page.
-        page = (STATIC / "index.html").read_text(encoding="utf-8")
+        page = demo_page_html()
         script = widget_script()
         stylesheet = (STATIC / "widget.css").read_text(encoding="utf-8")
         guard = WidgetTurnGuard.from_settings()

@@ -29,7 +29,11 @@ from server.guard.safe_reply import needs_safe_reply, safe_reply_text
 logger = logging.getLogger(__name__)
 
 MASKED_METADATA_KEY = "masked"
-PRIVACY_WARNING = say("privacy_warning")
+
+
+def privacy_warning() -> str:
+    """What the customer is told when something was masked (read when said)."""
+    return say("privacy_warning")
 
 
 # One set of slots per event loop and size, shared by every channel's guard.
@@ -86,7 +90,7 @@ class TurnGuard:
         if needs_safe_reply(timed_out, len(answer) > already, text):
             answer.append({"recipient_id": recipient_id, "text": self.safe_reply})
         if kinds:
-            answer.append({"recipient_id": recipient_id, "text": PRIVACY_WARNING})
+            answer.append({"recipient_id": recipient_id, "text": privacy_warning()})
         return answer
 
     async def _run(self, turn: Awaitable[Any], recipient_id: str) -> bool:

@@ -5,7 +5,7 @@ import sqlite3
 import pytest
 from rasa_sdk.events import SlotSet
 
-from actions.assessment import ActionAssessAnswers, ActionForgetAnswers, ValidateClarifyForm
+from actions.assessment import ActionAssessAnswers, ActionReadVagueStory, ValidateClarifyForm
 from actions.checks import ActionCheckLink
 from actions.conversation import ActionFollowUp
 from actions.handoff import ActionAtmEntry, ActionHumanHandoff
@@ -47,7 +47,7 @@ def test_form_leaves_a_cleared_slot_unanswered(slot, make_tracker, dispatcher, d
 
 
 def test_forget_answers_clears_every_question(make_tracker, dispatcher, domain):
-    events = run(ActionForgetAnswers(), dispatcher, make_tracker("刚才接了个电话", "report_vague"), domain)
+    events = run(ActionReadVagueStory(), dispatcher, make_tracker("刚才接了个电话", "report_vague"), domain)
 
     assert events == [SlotSet(slot, None) for slot in QUESTION_SLOTS]
     assert dispatcher.messages == []

@@ -9,7 +9,9 @@ from core.catalog import RISK_LEVELS, load_catalog
 from core.directory import official_directory
 from core.links import check_link, official_domains
 from core.numbers import assess_number, unlisted_numbers
+from core.reader import read_message
 from core.risk import load_risk_rules
+from core.verdict import judge
 from core.settings import Bank
 from core.wording import load_wording
 
@@ -47,11 +49,14 @@ def every_reply(domain, bank):
     for risk in RISK_LEVELS:
         yield f"assessment suspected_fraud {risk}", replies.assessment(
             catalog.suspected_fraud, risk, bank, directory, reasons=load_all_reasons())["text"]
+    for text, intent in READ_MESSAGES:
+        judged = judge(read_message(text, bank, ""), [{"name": intent, "confidence": 0.9}])
+        yield f"verdict {judged.level} {intent}", replies.verdict(judged, bank, directory)["text"]
     for reference in ("FZ-ABCDEF", None):
         yield "handoff", replies.handoff(bank, "工作日九点到五点", reference)["text"]
     yield "atm_alert", replies.atm_alert(bank, "ATM-0001")["text"]
-    for button in (*replies.NEXT_STEP_BUTTONS, *replies.AFTER_LOSS_BUTTONS, *replies.FOLLOW_UP_BUTTONS,
-                   *replies.ATM_BUTTONS):
+    for button in (*replies.next_step_buttons(), *replies.after_loss_buttons(),
+                   *replies.follow_up_buttons(), *replies.atm_buttons()):
         yield "button", button["title"]
 
 
@@ -59,7 +64,8 @@ SAMPLE_FIELDS = {"number": "12366", "owner": "国家税务总局纳税服务热�
                  "scam_name": "冒充税务局退税诈骗", "verdict": "……", "how_it_goes": "……",
                  "agencies": "12366（国家税务总局纳税服务热线）", "reference": "FZ-ABCDEF",
                  "branch_hours": "工作日九点到五点", "seconds": "3", "choice": "1", "title": "转人工",
-                 "atm_id": "ATM-CY", "location": "朝阳支行大厅"}
+                 "atm_id": "ATM-CY", "location": "朝阳支行大厅", "label": "要您转账到指定账户",
+                 "quote": "请把资金转到安全账户"}
 
 
 def every_sentence(bank, section=None, key=""):
@@ -79,6 +85,17 @@ def say_text(text, bank, fields):
     values = {"bank_name": bank.name, "bank_hotline": bank.hotline, **SAMPLE_FIELDS}
     assert fields <= set(values), f"unknown fields {fields - set(values)} in {text!r}"
     return text.format(**values)
+
+
+# Messages whose verdicts quote their own words (digits and links are masked in quotes).
+READ_MESSAGES = [
+    ("【国家税务总局】您有一笔退税3860元待领取，请于今日17:00前登录 http://tax-refund.cc 填写银行卡号和验证码，"
+     "逾期作废。客服电话17012345678", "scam_tax_refund"),
+    ("我是市公安局刑警，你的银行卡涉嫌洗钱，马上把钱转到安全账户，不许告诉家人，否则明天逮捕你",
+     "nlu_fallback"),
+    ("【工商银行】您正在进行手机银行登录，验证码为[验证码]，5分钟内有效，任何人索要都是诈骗。", "genuine_notice"),
+    ("12366是税务局的电话吗？对方说我退税要先交手续费", "verify_number"),
+]
 
 
 def load_all_reasons():

@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from server.guard.turns import MASKED_METADATA_KEY, PRIVACY_WARNING
+from server.guard.turns import MASKED_METADATA_KEY, privacy_warning
 from tests.e2e.servers import MODEL, running_assistant
 
 RUN = secrets.token_hex(4)  # this run's senders, queue and exchange
@@ -238,7 +238,7 @@ def post(url: str, body: Dict) -> Tuple[int, Any]:
 @pytest.mark.parametrize("turn", TURNS, ids=[t.sender for t in TURNS])
 def test_the_customer_gets_an_answer_and_the_warning(run, turn):
     messages = run.replies[sender_id(turn)]
-    assert messages[-1]["text"] == PRIVACY_WARNING
+    assert messages[-1]["text"] == privacy_warning()
     assert any(m.get("text") or m.get("custom") for m in messages[:-1])  # answered too
     assert leaks(as_text(messages)) == []
 

@@ -1,9 +1,11 @@
-/* 反诈助手 website widget. Embed with one tag:
+/* The anti-fraud assistant's website widget. Embed with one tag:
  *   <script src="https://<assistant>/chat/widget.js"></script>
  * It adds its CSS link and its DOM, and talks to <same place>/chat/webhook.
- * The server replaces the placeholder on the last line with the bank's name, hotline and
- * the official numbers, so the widget can show them even when the network is down.
- * Plain ES2017, no dependencies. Bot text only ever goes in as text nodes.
+ * The server replaces the placeholder on the last line with the bank's name, hotline,
+ * the official numbers and every word the widget shows (knowledge/replies.yml, per
+ * language), so the widget can show them even when the network is down. This file holds
+ * no words of its own. Plain ES2017, no dependencies. Every text, the bot's and the
+ * widget's own, only ever goes in as text nodes.
  * The transcript is kept in localStorage, and a customer's message only once answered:
  * the server masks card numbers, ID numbers, passwords and codes, and its reply says how
  * the message was stored ({"custom": {"type": "masked_input", "text": ...}}); that masked
@@ -26,25 +28,15 @@
   const MAX_STORED_CHARS = 200000;
   const ATM_ID = /^[A-Za-z0-9_-]{1,32}$/;
   const DIGITS = /^[0-9]{3,12}$/;
-  // Symbols that plain system fonts have (☎ ⚠ ✔ ✖), not emoji: office PCs lack those.
-  const RISK_LABELS = {
-    high: "⚠ 高风险：这是诈骗",
-    medium: "⚠ 中风险：很可能是诈骗",
-    low: "⚠ 低风险：有诈骗的可能",
-  };
-  const LINK_RISK_LABELS = {
-    high: "⚠ 高风险：不要点开这个链接",
-    medium: "⚠ 中风险：这个链接很可疑",
-    low: "⚠ 低风险：看不出是官方网站",
-  };
-  const ATM_ACTIONS = ["停止操作，按“取消”键取回银行卡", "挂断电话", "不要按电话里的人说的做"];
   // What the handoff's reference may look like (FZ-KXQMTA); anything else is not shown.
   const REFERENCE = /^[A-Z0-9-]{1,32}$/;
   // What the server puts in a reply when it masked secrets in the customer's message.
   const MASKED_INPUT = "masked_input";
-  const bankName = config.bankName;
   const bankHotline = config.bankHotline;
   const directory = config.officialNumbers;
+  // What the widget says, in the page's language; the bank's name and hotline filled in.
+  const language = config.language;
+  const texts = config.texts[language];
 
   // ---- conversation state, kept in localStorage across reloads -------------------
 
@@ -105,6 +97,32 @@
     return node;
   }
 
+  function hasOwn(object, key) {
+    return Object.prototype.hasOwnProperty.call(object, key);
+  }
+
+  /**
+   * `template`'s parts with its {fields} replaced by `values` (strings or nodes), for
+   * append(): ("No. {atm_id}", {atm_id: "ATM-1"}) -> ["No. ", "ATM-1", ""]. Only the
+   * template's own fields are replaced, never a field inside a value.
+   */
+  function filled(template, values) {
+    return template.split(/\{(\w+)\}/).map((part, at) => {
+      if (at % 2 === 0) return part;
+      return hasOwn(values, part) ? values[part] : "{" + part + "}";
+    });
+  }
+
+  /** `template` with its {fields} replaced by the strings in `values`. */
+  function fill(template, values) {
+    return filled(template, values).join("");
+  }
+
+  /** The key of `labels` for `risk`; the highest when it is not one of them. */
+  function riskLevel(labels, risk) {
+    return typeof risk === "string" && hasOwn(labels, risk) ? risk : "high";
+  }
+
   function telLink(number, className) {
     const link = element("a", className, number);
     link.href = "tel:" + number;
@@ -137,24 +155,24 @@
   // ---- the widget's DOM -----------------------------------------------------------
 
   const root = element("div", "fzw-root");
-  root.lang = "zh-CN";
+  root.lang = language;
   root.hidden = true; // until the stylesheet is in, so nothing flashes unstyled
 
-  const launcher = element("button", "fzw-launcher", "☎ 反诈助手");
+  const launcher = element("button", "fzw-launcher", texts.launcher);
   launcher.type = "button";
-  launcher.setAttribute("aria-label", "打开" + bankName + "反诈助手");
+  launcher.setAttribute("aria-label", texts.open);
 
   const panel = element("section", "fzw-panel");
-  panel.setAttribute("aria-label", bankName + "反诈助手");
+  panel.setAttribute("aria-label", texts.title);
 
   const header = element("header", "fzw-header");
-  const title = element("h2", "fzw-title", bankName + "反诈助手");
-  const closeButton = element("button", "fzw-header-button", "✖ 关闭");
+  const title = element("h2", "fzw-title", texts.title);
+  const closeButton = element("button", "fzw-header-button", texts.close);
   closeButton.type = "button";
-  closeButton.setAttribute("aria-label", "关闭反诈助手");
-  const headerCall = element("a", "fzw-header-call", "人工客服 ☎ " + bankHotline);
+  closeButton.setAttribute("aria-label", texts.close_label);
+  const headerCall = element("a", "fzw-header-call", texts.call_hotline);
   headerCall.href = "tel:" + bankHotline;
-  const restartButton = element("button", "fzw-header-button", "重新开始");
+  const restartButton = element("button", "fzw-header-button", texts.restart);
   restartButton.type = "button";
   const titleRow = element("div", "fzw-header-row");
   titleRow.append(title, closeButton);
@@ -165,7 +183,7 @@
   const log = element("div", "fzw-log");
   log.setAttribute("role", "log");
   log.setAttribute("aria-live", "polite");
-  log.setAttribute("aria-label", "对话内容");
+  log.setAttribute("aria-label", texts.log_label);
 
   const typing = element("div", "fzw-typing");
   typing.setAttribute("role", "status");
@@ -174,19 +192,19 @@
     element("span", "fzw-dot"),
     element("span", "fzw-dot"),
     element("span", "fzw-dot"),
-    element("span", "", "助手正在回复…")
+    element("span", "", texts.typing)
   );
 
   const composer = element("form", "fzw-composer");
-  const inputLabel = element("label", "fzw-visually-hidden", "输入您遇到的情况");
+  const inputLabel = element("label", "fzw-visually-hidden", texts.input_label);
   inputLabel.htmlFor = "fzw-input";
   const input = element("textarea", "fzw-input");
   input.id = "fzw-input";
   input.rows = 2;
   input.maxLength = config.maxMessageChars;
-  input.placeholder = "例如：有人说是公安局的，让我转账";
+  input.placeholder = texts.input_example;
   input.setAttribute("enterkeyhint", "send");
-  const sendButton = element("button", "fzw-send", "发送");
+  const sendButton = element("button", "fzw-send", texts.send);
   sendButton.type = "submit";
   composer.append(inputLabel, input, sendButton);
 
@@ -195,16 +213,14 @@
 
   // ---- rendering ------------------------------------------------------------------
 
+  /** The directory's numbers: the only ones ever dialable, whatever a reply lists. */
+  function officialNumbers() {
+    return new Set(Object.keys(directory));
+  }
+
   function welcome() {
     const bubble = element("div", "fzw-msg fzw-msg-bot");
-    appendLinkedText(
-      bubble,
-      "您好，我是" + bankName + "反诈助手。接到可疑电话或短信？请直接告诉我：" +
-        "对方说自己是谁、让您做什么，我马上帮您判断。\n" +
-        "我不会向您要密码、验证码或卡号。着急的话请直接拨打" + bankName + "客服热线" +
-        bankHotline + "。",
-      new Set([bankHotline])
-    );
+    appendLinkedText(bubble, texts.greeting, officialNumbers());
     return bubble;
   }
 
@@ -226,7 +242,7 @@
 
   function appendSteps(body, steps, callable) {
     if (!steps.length) return;
-    body.append(element("p", "fzw-card-heading", "现在请这样做："));
+    body.append(element("p", "fzw-card-heading", texts.do_now));
     const list = element("ol", "fzw-steps");
     for (const step of steps) {
       const item = element("li");
@@ -236,10 +252,26 @@
     body.append(list);
   }
 
+  /** A heading and one line per item: `label：“quote”` (a reason or a genuine sign). */
+  function appendQuoted(body, heading, items) {
+    const lines = (Array.isArray(items) ? items : []).filter(
+      (item) => item && typeof item === "object" && typeof item.label === "string"
+    );
+    if (!lines.length) return;
+    body.append(element("p", "fzw-card-heading", heading));
+    const list = element("ul", "fzw-reasons");
+    for (const item of lines) {
+      const quoted = typeof item.quote === "string" && item.quote;
+      const line = quoted ? fill(texts.quoted, { label: item.label, quote: item.quote }) : item.label;
+      list.append(element("li", "", line));
+    }
+    body.append(list);
+  }
+
   function callButton(number) {
     const link = element("a", "fzw-call");
     link.href = "tel:" + number;
-    link.append(element("span", "fzw-call-number", "☎ 拨打 " + number));
+    link.append(element("span", "fzw-call-number", fill(texts.call, { number })));
     if (directory[number]) link.append(element("span", "fzw-call-owner", directory[number]));
     return link;
   }
@@ -247,7 +279,7 @@
   function appendCalls(body, numbers, callable) {
     const dialable = numbers.filter((number) => isCallable(number, callable));
     if (!dialable.length) return;
-    body.append(element("p", "fzw-card-heading", "请您自己拨打官方电话："));
+    body.append(element("p", "fzw-card-heading", texts.dial_yourself));
     const calls = element("div", "fzw-calls");
     for (const number of dialable) calls.append(callButton(number));
     body.append(calls);
@@ -289,114 +321,116 @@
 
   const CARD_RENDERERS = {
     scam_assessment(payload, callable) {
-      const level = RISK_LABELS[payload.risk] ? payload.risk : "high";
-      const { section, body } = card("fzw-level-" + level, RISK_LABELS[level]);
+      const words = texts.scam_assessment;
+      const bands = words.band_by_risk;
+      const level = riskLevel(bands, payload.risk);
+      // Low with no scam type: it looks like a genuine notice. A calm card, not a red one.
+      if (level === "low" && payload.scam_type === null) {
+        const { section, body } = card("fzw-level-info fzw-card-genuine", words.genuine_band);
+        appendQuoted(body, words.signs, payload.genuine_signs);
+        appendCalls(body, stringList(payload.hotlines), callable);
+        return section;
+      }
+      const { section, body } = card("fzw-level-" + level, bands[level]);
       if (typeof payload.scam_name === "string") {
         body.append(element("h3", "fzw-card-title", payload.scam_name));
       }
+      appendQuoted(body, words.reasons, payload.reasons);
       appendSteps(body, stringList(payload.steps), callable);
       appendCalls(body, stringList(payload.hotlines), callable);
       return section;
     },
     emergency(payload, callable) {
-      const { section, body } = card("fzw-level-high", "⚠ 紧急：请马上按下面做");
+      const { section, body } = card("fzw-level-high", texts.emergency.band);
       appendSteps(body, stringList(payload.steps), callable);
       appendCalls(body, stringList(payload.hotlines), callable);
       return section;
     },
     number_check(payload, callable) {
+      const words = texts.number_check;
       if (payload.official !== true) {
         // Never repeat an unofficial number: that would look like an endorsement.
-        const { section, body } = card("fzw-level-high", "✖ 不是官方号码");
-        body.append(element("p", "fzw-card-note", "不要回拨，也不要按对方说的做。"));
+        const { section, body } = card("fzw-level-high", words.unofficial_band);
+        body.append(element("p", "fzw-card-note", words.unofficial_note));
         return section;
       }
-      const { section, body } = card("fzw-level-safe", "✔ 是官方号码");
+      const { section, body } = card("fzw-level-safe", words.official_band);
       if (typeof payload.owner === "string") {
         body.append(element("h3", "fzw-card-title", payload.owner));
       }
-      body.append(
-        element("p", "fzw-card-note", "但来电显示可以伪造。请先挂断来电，再自己拨打核实。")
-      );
+      body.append(element("p", "fzw-card-note", words.official_note));
       appendCalls(body, [payload.number], callable);
       return section;
     },
     atm_alert(payload, callable) {
-      const { section, body } = card("fzw-level-high fzw-card-urgent", "⚠ 请立即停止操作");
+      const { section, body } = card("fzw-level-high fzw-card-urgent", texts.atm_alert.band);
       const list = element("ol", "fzw-steps fzw-atm-actions");
-      for (const action of ATM_ACTIONS) list.append(element("li", "", action));
+      for (const action of texts.atm_alert.actions) list.append(element("li", "", action));
       body.append(list);
       appendCalls(body, stringList(payload.hotlines), callable);
       if (typeof payload.atm_id === "string" && payload.atm_id) {
-        body.append(element("p", "fzw-card-small", "ATM编号：" + payload.atm_id));
+        const atmNumber = fill(texts.atm_number, { atm_id: payload.atm_id });
+        body.append(element("p", "fzw-card-small", atmNumber));
       }
       return section;
     },
     link_check(payload) {
+      const words = texts.link_check;
       if (payload.official !== true) {
         // Never repeat an unofficial link or its host: it would look like one to open.
-        const level = LINK_RISK_LABELS[payload.risk] ? payload.risk : "high";
-        const { section, body } = card("fzw-level-" + level, LINK_RISK_LABELS[level]);
-        body.append(element("h3", "fzw-card-title", "不是核实过的官方网站"));
-        body.append(
-          element("p", "fzw-card-note", "不要点开，不要在里面填卡号、密码、验证码。")
-        );
+        const level = riskLevel(words.band_by_risk, payload.risk);
+        const { section, body } = card("fzw-level-" + level, words.band_by_risk[level]);
+        body.append(element("h3", "fzw-card-title", words.unofficial_title));
+        body.append(element("p", "fzw-card-note", words.unofficial_note));
         return section;
       }
-      const { section, body } = card("fzw-level-safe", "✔ 是官方网站");
+      const { section, body } = card("fzw-level-safe", words.official_band);
       if (typeof payload.owner === "string" && payload.owner) {
         body.append(element("h3", "fzw-card-title", payload.owner));
       }
       if (typeof payload.host === "string" && payload.host) {
         // Plain text, not a link: the advice is to type the address yourself.
-        const host = element("p", "fzw-card-note", "网址：");
-        host.append(element("span", "fzw-host", payload.host));
-        body.append(host);
+        const site = element("p", "fzw-card-note");
+        const host = element("span", "fzw-host", payload.host);
+        site.append(...filled(words.site, { host }));
+        body.append(site);
       }
-      body.append(
-        element(
-          "p",
-          "fzw-card-note",
-          "但短信、电话里发来的链接也可能是仿冒的。最稳妥的是自己输入网址，或打开官方App。"
-        )
-      );
+      body.append(element("p", "fzw-card-note", words.official_note));
       return section;
     },
     handoff(payload, callable) {
-      const { section, body } = card("fzw-level-info", "☎ 转人工服务");
+      const words = texts.handoff;
+      const { section, body } = card("fzw-level-info", words.band);
       const reference = payload.reference;
       if (typeof reference === "string" && REFERENCE.test(reference)) {
-        body.append(element("p", "fzw-card-heading", "您的记录编号："));
+        body.append(element("p", "fzw-card-heading", words.reference));
         body.append(element("p", "fzw-reference", reference));
-        body.append(
-          element("p", "fzw-card-note", "打电话或到网点时，把这个编号念给工作人员听。")
-        );
+        body.append(element("p", "fzw-card-note", words.read_out));
       } else {
-        body.append(element("p", "fzw-card-note", "请拨打客服热线，按语音提示转人工。"));
+        body.append(element("p", "fzw-card-note", words.no_reference));
       }
       appendCalls(body, stringList(payload.hotlines), callable);
       return section;
     },
     share_text(payload) {
       const text = typeof payload.text === "string" ? payload.text : "";
-      const { section, body } = card("fzw-level-info", "转发给家人提个醒");
+      const words = texts.share_text;
+      const { section, body } = card("fzw-level-info", words.band);
       body.append(element("p", "fzw-share-text", text));
       const actions = element("div", "fzw-actions");
-      const copy = actionButton("复制这段话", "fzw-copy");
+      const copy = actionButton(words.copy, "fzw-copy");
       const status = element("p", "fzw-card-note fzw-copy-status");
       status.setAttribute("role", "status");
       copy.addEventListener("click", async () => {
         status.textContent = "";
         const copied = await copyText(text);
-        status.textContent = copied
-          ? "✔ 已复制。打开微信或短信，长按输入框选“粘贴”，发给家人。"
-          : "✖ 没能复制。请长按上面的文字，选“复制”。";
+        status.textContent = copied ? words.copied : words.not_copied;
         copy.focus();
         status.scrollIntoView({ block: "nearest" });
       });
       actions.append(copy);
       if (typeof navigator.share === "function") {
-        const share = actionButton("分享", "fzw-share");
+        const share = actionButton(words.share, "fzw-share");
         share.addEventListener("click", () => {
           navigator.share({ text }).catch(() => {
             // cancelled, or nothing to share to: the copy button still works
@@ -428,26 +462,25 @@
    * the ATM card replaces the first paragraph (stop, take the card, hang up).
    */
   function textsToShow(messages, cards) {
-    const texts = messages
+    const replyTexts = messages
       .map((message) => message.text)
       .filter((text) => typeof text === "string" && text.trim());
     const types = new Set(cards.map((payload) => payload.type));
     if (cards.some((payload) => stringList(payload.steps).length) || types.has("share_text")) {
-      return texts.map(firstParagraph);
+      return replyTexts.map(firstParagraph);
     }
-    if (types.has("atm_alert") && texts.length) {
-      const rest = texts[0].split("\n\n").slice(1).join("\n\n");
-      return rest.trim() ? [rest].concat(texts.slice(1)) : texts.slice(1);
+    if (types.has("atm_alert") && replyTexts.length) {
+      const rest = replyTexts[0].split("\n\n").slice(1).join("\n\n");
+      return rest.trim() ? [rest].concat(replyTexts.slice(1)) : replyTexts.slice(1);
     }
-    return texts;
+    return replyTexts;
   }
 
   /** One reply: texts, then cards, then the reply's buttons last, where the eye ends. */
   function renderReply(messages) {
     const nodes = [];
     const cards = messages.map(knownCard).filter(Boolean);
-    // Only the directory's numbers are ever dialable, whatever a payload lists.
-    const callable = new Set(Object.keys(directory));
+    const callable = officialNumbers();
     const render = (payload) => CARD_RENDERERS[payload.type](payload, callable);
     for (const payload of cards.filter((p) => CARDS_FIRST.has(p.type))) {
       nodes.push(render(payload));
@@ -570,15 +603,9 @@
 
   function problemBubble(retry) {
     const bubble = element("div", "fzw-msg fzw-msg-problem");
-    bubble.append(
-      "抱歉，网络或服务出了问题，刚才的消息没有得到回答。\n着急的话请直接拨打" + bankName +
-        "客服热线 ",
-      telLink(bankHotline),
-      "；钱已经转出去了，请马上拨打 ",
-      telLink("110"),
-      " 报警。"
-    );
-    const again = element("button", "fzw-choice", "再试一次");
+    // What to do now, the numbers in it (110, the bank's hotline) as links to call.
+    appendLinkedText(bubble, texts.offline, officialNumbers());
+    const again = element("button", "fzw-choice", texts.retry);
     again.type = "button";
     again.addEventListener("click", () => {
       bubble.remove();

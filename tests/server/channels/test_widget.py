@@ -1,9 +1,10 @@
 """Website widget channel (server/channels/widget.py) over HTTP against the real servers.
 
-The page and assets, the webhook's contract (the REST channel's, checked side by side,
-plus the masked text of a message with secrets in it), the same input checks as REST, and
-CORS limited to CHAT_ALLOWED_ORIGINS. The settings helpers and the masked-text note are
-checked in-process. The widget in a real browser: test_widget_browser.py.
+The page and assets (their words injected from knowledge/replies.yml), the webhook's
+contract (the REST channel's, checked side by side, plus the masked text of a message
+with secrets in it), the same input checks as REST, and CORS limited to
+CHAT_ALLOWED_ORIGINS. The settings helpers, the widget's words and the masked-text note
+are checked in-process. The widget in a real browser: test_widget_browser.py.
 """
 
 import asyncio
@@ -17,15 +18,18 @@ import pytest
 
 from core.directory import official_directory
 from core.settings import Bank, parse_origins, settings
-from server.guard.turns import PRIVACY_WARNING, TurnGuard
+from core.wording import LANGUAGE, say
+from server.guard.turns import TurnGuard, privacy_warning
 from server.channels.widget import (
     CONFIG_PLACEHOLDER,
+    FILLED_BY_THE_WIDGET,
     MASKED_INPUT,
     STATIC,
     WidgetInput,
     WidgetTurnGuard,
     widget_config,
     widget_script,
+    widget_texts,
     with_masked_input,
 )
 from tests.e2e.servers import MODEL, free_port, running_assistant
@@ -120,10 +124,15 @@ def test_demo_page_loads_the_widget_script(widget_assistant):
     status, headers, body = http(widget_assistant.rasa_url + "/chat")
     assert status == 200
     assert headers["content-type"] == "text/html; charset=utf-8"
-    assert '<script src="/chat/widget.js"' in body.decode()
+    page = body.decode()
+    assert '<script src="/chat/widget.js"' in page
+    assert f'<html lang="{LANGUAGE}">' in page
+    assert f"<title>{say('widget.page.title')}</title>" in page
+    assert f"<p>{say('widget.page.intro')}</p>" in page
+    assert not re.search(r"__[A-Z]+__", page)
 
 
-def test_widget_script_is_served_with_the_bank_and_official_numbers(widget_assistant):
+def test_widget_script_is_served_with_the_bank_official_numbers_and_words(widget_assistant):
     status, headers, body = http(widget_assistant.rasa_url + "/chat/widget.js")
     assert status == 200
     assert headers["content-type"] == "text/javascript; charset=utf-8"
@@ -134,6 +143,8 @@ def test_widget_script_is_served_with_the_bank_and_official_numbers(widget_assis
     bank = settings().bank
     assert (config["bankName"], config["bankHotline"]) == (bank.name, bank.hotline)
     assert set(config["officialNumbers"]) == set(official_directory(bank))
+    assert config["language"] == LANGUAGE
+    assert config["texts"] == {LANGUAGE: widget_texts(bank)}
 
 
 def test_stylesheet_is_served_as_css(widget_assistant):
@@ -149,6 +160,48 @@ def test_no_bank_number_is_written_into_the_widget_source():
         assert "95588" not in (STATIC / name).read_text(encoding="utf-8"), name
 
 
+def _code_of(script: str) -> str:
+    """widget.js without its comments (none of its strings holds "//" or "/*")."""
+    return re.sub(r"//[^\n]*", "", re.sub(r"/\*.*?\*/", "", script, flags=re.S))
+
+
+def test_the_widget_source_has_no_words_of_its_own():
+    """Every word it shows comes from knowledge/replies.yml: the code is plain ASCII."""
+    code = _code_of((STATIC / "widget.js").read_text(encoding="utf-8"))
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    assert re.findall(r"[^\x00-\x7f]+", code) == []
+    assert re.findall(r"[^\x00-\x7f]+", page) == []
+
+
+def _names_in(texts) -> set:
+    if isinstance(texts, dict):
+        return set(texts).union(*(_names_in(value) for value in texts.values()))
+    return set()
+
+
+def test_the_widget_reads_every_word_it_is_given_and_only_those():
+    """texts.<name> (and words.<name>, a card's own section) in widget.js are the keys of
+    widget_texts, and every key is read somewhere."""
+    code = _code_of((STATIC / "widget.js").read_text(encoding="utf-8"))
+    read = set(re.findall(r"\b(?:texts|words)\.(\w+)(?:\.(\w+))?", code))
+    given = widget_texts(settings().bank)
+    read_names = {name for pair in read for name in pair if name}
+    assert read_names - _names_in(given) == set()
+    assert _names_in(given) - read_names - {"high", "medium", "low"} == set()  # by risk
+
+
+def test_the_widget_words_are_filled_in_but_for_what_the_widget_fills():
+    bank = Bank("测试银行", "95599")
+    texts = widget_texts(bank)
+    assert texts["title"] == "测试银行反诈助手"
+    assert texts["greeting"].startswith(say("greet", bank) + "\n")
+    assert texts["offline"].endswith("\n" + say("money_gone_now", bank))
+    assert "95599" in texts["offline"] and "110" in texts["offline"]
+    assert texts["atm_number"] == say("atm_sign.footer_atm", atm_id="{atm_id}")
+    fields = set(re.findall(r"\{(\w+)\}", json.dumps(texts, ensure_ascii=False)))
+    assert fields == set(FILLED_BY_THE_WIDGET)
+
+
 def test_injected_config_follows_the_configured_bank(monkeypatch):
     monkeypatch.setenv("BANK_NAME", "测试银行")
     monkeypatch.setenv("BANK_HOTLINE", "95599")
@@ -156,6 +209,7 @@ def test_injected_config_follows_the_configured_bank(monkeypatch):
     assert (config["bankName"], config["bankHotline"]) == ("测试银行", "95599")
     assert "95599" in config["officialNumbers"] and "110" in config["officialNumbers"]
     assert '"bankHotline": "95599"' in widget_script()
+    assert config["texts"][config["language"]]["title"] == "测试银行反诈助手"
 
 
 # ---- the webhook: REST's contract and input checks -------------------------------------
@@ -186,7 +240,7 @@ def test_webhook_tells_the_widget_the_masked_text_of_a_message_with_secrets(
     reply = json.loads(body)
     assert masked_input_notes(reply) == [{"type": MASKED_INPUT, "text": MASKED_MESSAGE}]
     # On the privacy warning, last: one message per text, as REST's.
-    assert reply[-1]["text"] == PRIVACY_WARNING and "custom" in reply[-1]
+    assert reply[-1]["text"] == privacy_warning() and "custom" in reply[-1]
     raw = body.decode("utf-8")
     assert "021234567" not in raw and SMS_CODE not in raw
     assert [piece for piece in secret_pieces() if piece in raw] == []
@@ -199,7 +253,7 @@ def test_webhook_tells_the_widget_the_masked_text_of_a_message_with_secrets(
     # REST's reply has no such note; otherwise the two are the same.
     rest_reply = widget_assistant.say("rest-masked", SECRET_MESSAGE)
     assert masked_input_notes(rest_reply) == []
-    assert rest_reply[-1]["text"] == PRIVACY_WARNING
+    assert rest_reply[-1]["text"] == privacy_warning()
     widget_without_note = [{k: v for k, v in m.items() if k != "custom"} if m is reply[-1]
                            else m for m in reply]
     assert without_recipient(widget_without_note) == without_recipient(rest_reply)
@@ -232,7 +286,7 @@ def test_widget_guard_adds_the_masked_text_to_the_warning_only_when_text_was_mas
     assert seen == _answers(plain, SECRET_MESSAGE)[1]  # Rasa gets the same
     assert answer == [
         {"recipient_id": "s", "text": "收到"},
-        {"recipient_id": "s", "text": PRIVACY_WARNING,
+        {"recipient_id": "s", "text": privacy_warning(),
          "custom": {"type": MASKED_INPUT, "text": MASKED_MESSAGE}},
     ]
     # Nothing masked, or only in the metadata: the text is the customer's own, no note.

@@ -5,6 +5,7 @@ card, bot buttons, reload, restart, network failure, cross-origin embedding, ATM
 the ATM, link, handoff and share cards (copying too), escaping, size and contrast, and
 secrets typed by the customer: shown and stored only as the server masked them.
 Screenshots go to results/screenshots/ (look at them); the ATM one also to docs/.
+What the widget says is read from knowledge/replies.yml, as the server injects it.
 """
 
 import json
@@ -19,9 +20,12 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from core import wording
+from core.catalog import load_catalog
 from core.directory import official_directory
 from core.settings import load
-from server.guard.turns import PRIVACY_WARNING
+from server.channels.widget import widget_texts
+from server.guard.turns import privacy_warning
 from tests.server.channels.test_widget import (
     ALLOWED_ORIGIN,
     MASKED_MESSAGE,
@@ -31,9 +35,9 @@ from tests.server.channels.test_widget import (
     secret_pieces,
     widget_servers,
 )
+from tests.e2e.servers import REPO
 
 pytestmark = pytest.mark.browser
-from tests.e2e.servers import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "results" / "screenshots"
@@ -41,6 +45,8 @@ DOCS_ATM_SCREENSHOT = REPO / "docs" / "widget-atm.png"
 PHONE = {"width": 390, "height": 844}
 BANK = load({}).bank
 DIRECTORY = official_directory(BANK)
+TEXTS = widget_texts(BANK)  # what the widget says (knowledge/replies.yml)
+SEND = TEXTS["send"]
 ATM_ID = "ATM-0042_b"
 ATM_ENTRY = '/atm_entry{"atm_id":"ATM-0042_b"}'
 WEBHOOK = "**/chat/webhook"
@@ -126,7 +132,7 @@ def say(page: Page, text: str) -> None:
     """Types `text` and waits for the webhook's answer (not for its rendering)."""
     with page.expect_response(WEBHOOK):
         page.locator(".fzw-input").fill(text)
-        page.get_by_role("button", name="发送").click()
+        page.get_by_role("button", name=SEND).click()
 
 
 def screenshot(page: Page, name: str) -> None:
@@ -170,14 +176,20 @@ def test_scam_story_gets_a_verdict_card_with_call_buttons(page, widget_assistant
 
     card = page.locator(".fzw-card")
     expect(card).to_have_count(1)
-    expect(card.locator(".fzw-card-band")).to_have_text(re.compile("高风险：这是诈骗"))
-    expect(card.locator(".fzw-card-title")).to_have_text("冒充税务局退税诈骗")
+    expect(card.locator(".fzw-card-band")).to_have_text(
+        TEXTS["scam_assessment"]["band_by_risk"]["high"]
+    )
+    expect(card.locator(".fzw-card-title")).to_have_text(
+        load_catalog().scam_types["tax_refund"].name
+    )
     assert card.locator(".fzw-steps li").count() >= 2
     expect(card.locator('.fzw-call[href="tel:12366"]')).to_be_visible()
     expect(page.locator(".fzw-msg-user")).to_have_text(TAX_REFUND_STORY)
     # The text bubble keeps the verdict; steps and numbers are the card's, not repeated.
-    expect(page.locator(".fzw-msg-bot").nth(1)).to_contain_text("这是诈骗")
-    expect(page.locator(".fzw-msg-bot").nth(1)).not_to_contain_text("现在请这样做")
+    expect(page.locator(".fzw-msg-bot").nth(1)).to_contain_text(
+        wording.say("verdict_by_risk.high")
+    )
+    expect(page.locator(".fzw-msg-bot").nth(1)).not_to_contain_text(TEXTS["do_now"])
     assert set(tel_numbers(page.locator("a[href^='tel:']"))) <= set(DIRECTORY)
     screenshot(page, "verdict-card")
     card.locator(".fzw-calls").scroll_into_view_if_needed()
@@ -188,12 +200,12 @@ def test_bot_button_sends_its_payload_and_shows_its_title(page, sent, widget_ass
     open_chat(page, widget_assistant)
     say(page, TAX_REFUND_STORY)
     with page.expect_response(WEBHOOK):
-        page.get_by_role("button", name="我已经转账了").click()
+        page.get_by_role("button", name=wording.say("buttons.money_lost")).click()
 
     assert [body["message"] for body in sent] == [TAX_REFUND_STORY, "/money_lost"]
-    expect(page.locator(".fzw-msg-user").last).to_have_text("我已经转账了")
+    expect(page.locator(".fzw-msg-user").last).to_have_text(wording.say("buttons.money_lost"))
     emergency = page.locator(".fzw-card").last
-    expect(emergency.locator(".fzw-card-band")).to_contain_text("紧急")
+    expect(emergency.locator(".fzw-card-band")).to_have_text(TEXTS["emergency"]["band"])
     expect(emergency.locator('.fzw-call[href="tel:110"]')).to_be_visible()
     expect(emergency.locator(f'.fzw-call[href="tel:{BANK.hotline}"]')).to_be_attached()
     screenshot(page, "after-money-lost")
@@ -210,7 +222,7 @@ def test_conversation_survives_a_reload_and_restart_clears_it(page, sent, widget
     assert sent[0]["sender"] == sent[1]["sender"]
     screenshot(page, "after-reload")
 
-    page.get_by_role("button", name="重新开始").click()
+    page.get_by_role("button", name=TEXTS["restart"]).click()
     expect(page.locator(".fzw-msg-user")).to_have_count(0)
     expect(page.locator(".fzw-card")).to_have_count(0)
     page.reload()
@@ -224,10 +236,10 @@ def test_waiting_shows_a_typing_indicator_and_replies_go_to_a_live_log(page, wid
     held = []
     page.route(WEBHOOK, lambda route: held.append(route))
     page.locator(".fzw-input").fill(TAX_REFUND_STORY)
-    page.get_by_role("button", name="发送").click()
+    page.get_by_role("button", name=SEND).click()
 
-    expect(page.get_by_role("status")).to_contain_text("正在回复")
-    expect(page.get_by_role("button", name="发送")).to_be_disabled()
+    expect(page.get_by_role("status")).to_have_text(TEXTS["typing"])
+    expect(page.get_by_role("button", name=SEND)).to_be_disabled()
     held[0].continue_()
     log = page.get_by_role("log")
     expect(log).to_have_attribute("aria-live", "polite")
@@ -247,7 +259,7 @@ def test_failure_shows_the_bank_hotline_and_retry_works(page, widget_assistant, 
     else:
         fake_reply(page, content_type="application/json", **failure)
     page.locator(".fzw-input").fill(TAX_REFUND_STORY)
-    page.get_by_role("button", name="发送").click()
+    page.get_by_role("button", name=SEND).click()
 
     problem = page.locator(".fzw-msg-problem")
     expect(problem.locator(f'a[href="tel:{BANK.hotline}"]')).to_be_visible()
@@ -256,7 +268,7 @@ def test_failure_shows_the_bank_hotline_and_retry_works(page, widget_assistant, 
     screenshot(page, f"failure-{'network' if failure.get('abort') else failure['status']}")
 
     page.unroute(WEBHOOK)
-    problem.get_by_role("button", name="再试一次").click()
+    problem.get_by_role("button", name=TEXTS["retry"]).click()
     expect(page.locator(".fzw-card")).to_be_visible()
     expect(problem).to_have_count(0)
     expect(page.locator(".fzw-msg-user")).to_have_count(1)
@@ -267,7 +279,7 @@ def test_an_answer_that_never_comes_times_out_to_the_hotline_message(page, widge
     open_chat(page, widget_assistant)
     page.route(WEBHOOK, lambda route: None)  # held forever
     page.locator(".fzw-input").fill(TAX_REFUND_STORY)
-    page.get_by_role("button", name="发送").click()
+    page.get_by_role("button", name=SEND).click()
     expect(page.get_by_role("status")).to_be_visible()
 
     page.clock.run_for(14_000)
@@ -285,7 +297,7 @@ def test_typed_secrets_are_shown_and_stored_only_masked(page, widget_assistant):
     held = []
     page.route(WEBHOOK, lambda route: held.append(route))
     page.locator(".fzw-input").fill(SECRET_MESSAGE)
-    page.get_by_role("button", name="发送").click()
+    page.get_by_role("button", name=SEND).click()
     bubble = page.locator(".fzw-msg-user")
     expect(bubble).to_have_text(SECRET_MESSAGE)  # as typed, until the server answers
     expect(page.get_by_role("status")).to_be_visible()
@@ -298,7 +310,7 @@ def test_typed_secrets_are_shown_and_stored_only_masked(page, widget_assistant):
     first_entry = "JSON.parse(localStorage.getItem('fanzha-widget')).entries[0]"
     assert page.evaluate(first_entry) == {"kind": "user", "text": MASKED_MESSAGE}
     # The masked text is the customer's bubble only, never one of the assistant's.
-    expect(page.locator(".fzw-msg-bot").last).to_have_text(PRIVACY_WARNING)
+    expect(page.locator(".fzw-msg-bot").last).to_have_text(privacy_warning())
     for node in page.locator(".fzw-log > :not(.fzw-msg-user)").all():
         expect(node).not_to_contain_text("****")
     assert "021234567" not in page.content() and SMS_CODE not in page.content()
@@ -306,7 +318,7 @@ def test_typed_secrets_are_shown_and_stored_only_masked(page, widget_assistant):
 
     page.reload()
     expect(page.locator(".fzw-msg-user")).to_have_text(MASKED_MESSAGE)
-    expect(page.locator(".fzw-msg-bot").last).to_have_text(PRIVACY_WARNING)
+    expect(page.locator(".fzw-msg-bot").last).to_have_text(privacy_warning())
     assert "021234567" not in page.content() and SMS_CODE not in page.content()
     assert_no_secret_stored(page)
 
@@ -315,16 +327,16 @@ def test_an_unanswered_secret_is_never_stored_and_a_retry_masks_it(page, widget_
     open_chat(page, widget_assistant)
     page.route(WEBHOOK, lambda route: route.abort())
     page.locator(".fzw-input").fill(SECRET_MESSAGE)
-    page.get_by_role("button", name="发送").click()
+    page.get_by_role("button", name=SEND).click()
     expect(page.locator(".fzw-msg-problem")).to_be_visible()
     # Closing and opening the panel stores the state: without the unanswered message.
-    page.get_by_role("button", name="关闭反诈助手").click()
-    page.get_by_role("button", name=f"打开{BANK.name}反诈助手").click()
+    page.get_by_role("button", name=TEXTS["close_label"]).click()
+    page.get_by_role("button", name=TEXTS["open"]).click()
     assert_no_secret_stored(page)
 
     page.unroute(WEBHOOK)
     with page.expect_response(WEBHOOK):
-        page.get_by_role("button", name="再试一次").click()
+        page.get_by_role("button", name=TEXTS["retry"]).click()
     expect(page.locator(".fzw-msg-user")).to_have_text(MASKED_MESSAGE)
     assert MASKED_MESSAGE in assert_no_secret_stored(page)
     page.reload()
@@ -336,7 +348,7 @@ def test_masked_text_is_escaped_and_never_a_bot_bubble(page, widget_assistant):
     reply = [
         {"recipient_id": "x", "text": "收到"},
         {"recipient_id": "x", "custom": {"type": "masked_input", "text": markup}},
-        {"recipient_id": "x", "text": PRIVACY_WARNING,
+        {"recipient_id": "x", "text": privacy_warning(),
          "custom": {"type": "masked_input", "text": "a later, second note"}},
     ]
     fake_reply(page, content_type="application/json", body=json.dumps(reply))
@@ -344,7 +356,7 @@ def test_masked_text_is_escaped_and_never_a_bot_bubble(page, widget_assistant):
     say(page, "卡号6222021234567894")
     expect(page.locator(".fzw-msg-user")).to_have_text(markup)
     expect(page.locator(".fzw-msg-bot")).to_have_text(
-        [re.compile("您好"), "收到", PRIVACY_WARNING]
+        [TEXTS["greeting"], "收到", privacy_warning()]
     )
     assert page.locator(".fzw-log img").count() == 0
     assert page.evaluate("window.hacked") is None
@@ -395,7 +407,9 @@ def test_bot_text_is_escaped_and_only_official_numbers_become_links(page, widget
     # The unofficial number is never repeated as if it were one to call.
     verdict = page.locator(".fzw-card")
     expect(verdict).to_have_count(1)
-    expect(verdict).to_contain_text("不是官方号码")
+    expect(verdict.locator(".fzw-card-band")).to_have_text(
+        TEXTS["number_check"]["unofficial_band"]
+    )
     expect(verdict).not_to_contain_text("13800138000")
 
 
@@ -404,7 +418,7 @@ def test_official_number_check_gets_a_card_with_its_call_button(page, widget_ass
     say(page, "/verify_number")
     say(page, "12366是真的吗")
     card = page.locator(".fzw-card")
-    expect(card.locator(".fzw-card-band")).to_contain_text("是官方号码")
+    expect(card.locator(".fzw-card-band")).to_have_text(TEXTS["number_check"]["official_band"])
     expect(card.locator(".fzw-card-title")).to_have_text(DIRECTORY["12366"].owner)
     expect(card.locator('.fzw-call[href="tel:12366"]')).to_be_visible()
 
@@ -488,7 +502,7 @@ def test_embedded_on_the_allowed_site_it_opens_from_its_button_and_answers(
         expect(page.locator(".fzw-launcher")).to_be_visible()
     expect(page.locator(".fzw-panel")).to_be_hidden()  # closed until asked for
     screenshot(page, "embedded-closed")
-    page.get_by_role("button", name=f"打开{BANK.name}反诈助手").click()
+    page.get_by_role("button", name=TEXTS["open"]).click()
     say(page, TAX_REFUND_STORY)
     expect(page.locator('.fzw-card .fzw-call[href="tel:12366"]')).to_be_visible()
 
@@ -497,9 +511,9 @@ def test_embedded_on_a_site_not_allowed_it_cannot_talk(page, widget_assistant):
     with website(widget_assistant) as home:
         page.goto(home)
         expect(page.locator(".fzw-launcher")).to_be_visible()
-    page.get_by_role("button", name=f"打开{BANK.name}反诈助手").click()
+    page.get_by_role("button", name=TEXTS["open"]).click()
     page.locator(".fzw-input").fill(TAX_REFUND_STORY)
-    page.get_by_role("button", name="发送").click()
+    page.get_by_role("button", name=SEND).click()
     expect(page.locator(f'.fzw-msg-problem a[href="tel:{BANK.hotline}"]')).to_be_visible()
     expect(page.locator(".fzw-card")).to_have_count(0)
 
@@ -537,7 +551,7 @@ def test_atm_link_with_a_bad_or_missing_id_is_ignored(page, sent, widget_assista
 def test_atm_entry_gets_the_urgent_reply(page, widget_assistant):
     with page.expect_response(WEBHOOK):
         open_chat(page, widget_assistant, f"?entry=atm&atm={ATM_ID}")
-    expect(page.locator(".fzw-log")).to_contain_text("停止操作", timeout=2000)
+    expect(page.locator(".fzw-log")).to_contain_text(TEXTS["atm_alert"]["band"], timeout=2000)
 
 
 def test_atm_entry_puts_the_stop_card_first_with_the_hotlines(page, sent, widget_assistant):
@@ -547,19 +561,19 @@ def test_atm_entry_puts_the_stop_card_first_with_the_hotlines(page, sent, widget
         {"atm_id": "ATM-0042"}
     ]
     alert = page.locator(".fzw-card-urgent")
-    expect(alert.locator(".fzw-card-band")).to_have_text("⚠ 请立即停止操作")
-    expect(alert.locator(".fzw-steps li")).to_have_text(
-        ["停止操作，按“取消”键取回银行卡", "挂断电话", "不要按电话里的人说的做"]
-    )
+    expect(alert.locator(".fzw-card-band")).to_have_text(TEXTS["atm_alert"]["band"])
+    expect(alert.locator(".fzw-steps li")).to_have_text(TEXTS["atm_alert"]["actions"])
     expect(alert.locator('.fzw-call[href="tel:110"]')).to_be_visible()
     assert set(tel_numbers(alert.locator(".fzw-call"))) == {"110", "96110", BANK.hotline}
-    expect(alert.locator(".fzw-card-small")).to_have_text("ATM编号：ATM-0042")
+    expect(alert.locator(".fzw-card-small")).to_have_text(
+        wording.say("atm_sign.footer_atm", atm_id="ATM-0042")
+    )
     # The card comes before the reply's text, at the top of the screen; the text keeps
     # why it is a scam and whom to call, not the card's instructions again.
     expect(alert.locator(".fzw-card-band")).to_be_in_viewport()
     reply_text = page.locator(".fzw-card-urgent + .fzw-msg-bot")
-    expect(reply_text).to_contain_text("都是诈骗")
-    expect(reply_text).not_to_contain_text("取回银行卡")
+    expect(reply_text).to_contain_text(wording.say("atm.always_scam"))
+    expect(reply_text).not_to_contain_text(wording.say("atm.stop"))
     assert set(tel_numbers(page.locator("a[href^='tel:']"))) <= set(DIRECTORY)
     screenshot(page, "atm-card")
     page.screenshot(path=str(DOCS_ATM_SCREENSHOT))
@@ -571,8 +585,10 @@ def test_scam_link_gets_a_risk_card_that_never_repeats_the_link(page, widget_ass
     say(page, f"这个链接能点吗 {link}")
 
     verdict = page.locator(".fzw-card")
-    expect(verdict.locator(".fzw-card-band")).to_have_text("⚠ 高风险：不要点开这个链接")
-    expect(verdict).to_contain_text("不是核实过的官方网站")
+    expect(verdict.locator(".fzw-card-band")).to_have_text(
+        TEXTS["link_check"]["band_by_risk"]["high"]
+    )
+    expect(verdict).to_contain_text(TEXTS["link_check"]["unofficial_title"])
     # What the customer typed is their own bubble; nothing the assistant shows repeats it.
     expect(page.locator(".fzw-msg-user")).to_have_text(f"这个链接能点吗 {link}")
     assert page.content().count("example.com") == 1
@@ -587,7 +603,7 @@ def test_official_link_gets_a_card_with_owner_and_site(page, widget_assistant):
     open_chat(page, widget_assistant)
     say(page, "https://www.chinatax.gov.cn 这个网站是真的吗")
     verdict = page.locator(".fzw-card")
-    expect(verdict.locator(".fzw-card-band")).to_have_text("✔ 是官方网站")
+    expect(verdict.locator(".fzw-card-band")).to_have_text(TEXTS["link_check"]["official_band"])
     expect(verdict.locator(".fzw-card-title")).to_have_text("国家税务总局")
     expect(verdict.locator(".fzw-host")).to_have_text("www.chinatax.gov.cn")
     assert verdict.locator("a").count() == 0  # typed, not tapped
@@ -613,14 +629,14 @@ def _share_card_after_a_warning(page, widget_assistant) -> str:
     say(page, "公安说我涉嫌洗钱要转到安全账户")
     with page.expect_response(WEBHOOK) as answer:
         page.locator(".fzw-input").fill("发给家人")
-        page.get_by_role("button", name="发送").click()
+        page.get_by_role("button", name=SEND).click()
     shared = [m["custom"]["text"] for m in answer.value.json()
               if isinstance(m.get("custom"), dict) and m["custom"].get("type") == "share_text"]
     assert len(shared) == 1, answer.value.json()
     card = page.locator(".fzw-card").last
     expect(card.locator(".fzw-share-text")).to_have_text(shared[0])
     # The bubble introduces the text; the card holds it, once.
-    expect(page.locator(".fzw-msg-bot").last).to_have_text("可以把下面这段话转发给家人：")
+    expect(page.locator(".fzw-msg-bot").last).to_have_text(wording.say("share.intro"))
     return shared[0]
 
 
@@ -633,11 +649,12 @@ def test_share_card_copies_the_warning_to_the_clipboard(page, widget_assistant):
     card.scroll_into_view_if_needed()
     screenshot(page, "share-card")
     has_share = page.evaluate("typeof navigator.share === 'function'")
-    expect(card.get_by_role("button", name="分享")).to_have_count(1 if has_share else 0)
+    share = card.get_by_role("button", name=TEXTS["share_text"]["share"])
+    expect(share).to_have_count(1 if has_share else 0)
 
-    card.get_by_role("button", name="复制这段话").click()
+    card.get_by_role("button", name=TEXTS["share_text"]["copy"]).click()
     status = card.get_by_role("status")
-    expect(status).to_contain_text("已复制")
+    expect(status).to_have_text(TEXTS["share_text"]["copied"])
     expect(status).to_be_in_viewport()
     # A live region inside the log's: the confirmation is read out.
     assert status.evaluate("e => e.closest('[aria-live]') !== null")
@@ -670,15 +687,15 @@ def test_share_card_copies_without_the_clipboard_api_and_offers_share(page, widg
     text = _share_card_after_a_warning(page, widget_assistant)
     card = page.locator(".fzw-card").last
 
-    card.get_by_role("button", name="复制这段话").click()
-    expect(card.get_by_role("status")).to_contain_text("已复制")
+    card.get_by_role("button", name=TEXTS["share_text"]["copy"]).click()
+    expect(card.get_by_role("status")).to_have_text(TEXTS["share_text"]["copied"])
     assert page.evaluate("window.__copied") == [["copy", text]]
     assert page.locator(".fzw-copy-scratch").count() == 0  # the scratch field is gone
-    expect(card.get_by_role("button", name="复制这段话")).to_be_focused()
+    expect(card.get_by_role("button", name=TEXTS["share_text"]["copy"])).to_be_focused()
     expect(card.get_by_role("status")).to_be_in_viewport()
     screenshot(page, "share-copied-fallback")
 
-    card.get_by_role("button", name="分享").click()
+    card.get_by_role("button", name=TEXTS["share_text"]["share"]).click()
     assert page.evaluate("window.__shared") == [{"text": text}]
 
 
@@ -709,9 +726,13 @@ def test_new_cards_escape_everything_and_call_only_the_directory(page, widget_as
     # The ATM card goes first (after the welcome and the customer's bubble), the text after.
     expect(page.locator(".fzw-log > *").nth(2)).to_have_class(re.compile("fzw-card-urgent"))
     expect(page.locator(".fzw-log > *").nth(3)).to_have_class(re.compile("fzw-msg-bot"))
-    expect(page.locator(".fzw-card-small")).to_have_text(f"ATM编号：{markup}")  # as text
+    expect(page.locator(".fzw-card-small")).to_have_text(  # as text
+        wording.say("atm_sign.footer_atm", atm_id=markup)
+    )
     unofficial = page.locator(".fzw-card").nth(1)
-    expect(unofficial.locator(".fzw-card-band")).to_contain_text("高风险")  # unknown risk
+    expect(unofficial.locator(".fzw-card-band")).to_have_text(  # an unknown risk: high
+        TEXTS["link_check"]["band_by_risk"]["high"]
+    )
     expect(unofficial).not_to_contain_text("example")
     expect(page.locator(".fzw-host")).to_have_text(markup)
     expect(page.locator(".fzw-reference")).to_have_count(0)  # not a reference

@@ -6,7 +6,7 @@ from core.directory import official_directory
 from core.numbers import unlisted_numbers
 from core.settings import Bank
 from server.guard.safe_reply import needs_safe_reply, safe_reply_text as safe_reply
-from server.guard.turns import PRIVACY_WARNING
+from server.guard.turns import privacy_warning
 
 BANK = Bank("招商银行", "95555")
 
@@ -16,7 +16,7 @@ def test_safe_reply_gives_the_general_advice_and_only_official_numbers():
     for needed in ["挂断", "不转账", "验证码", "110", "96110", "95555", "招商银行"]:
         assert needed in reply
     assert unlisted_numbers(reply, official_directory(BANK)) == []
-    assert unlisted_numbers(PRIVACY_WARNING, official_directory(BANK)) == []
+    assert unlisted_numbers(privacy_warning(), official_directory(BANK)) == []
 
 
 @pytest.mark.parametrize(

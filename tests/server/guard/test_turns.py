@@ -22,7 +22,7 @@ from sanic import Sanic
 from core.settings import Bank, Rate
 from server.guard.rate_limit import RequestLimits, TokenBuckets, shared_limits, too_fast_message
 from server.guard.safe_reply import safe_reply_text as safe_reply
-from server.guard.turns import MASKED_METADATA_KEY, PRIVACY_WARNING, TurnGuard
+from server.guard.turns import MASKED_METADATA_KEY, TurnGuard, privacy_warning
 
 PER_SENDER_ENV = "RATE_LIMIT_PER_SENDER"
 PER_IP_ENV = "RATE_LIMIT_PER_IP"
@@ -73,7 +73,7 @@ def test_an_answer_passes_through_untouched():
 def test_secrets_are_masked_before_the_assistant_sees_them_and_the_customer_is_warned():
     turn = ScriptedTurn(lambda text: ["⚠️ 这是诈骗！"])
     texts = run_turn(turn, "对方要验证码384756和卡号6222021234567894", {"note": "密码是abc123"})
-    assert texts == ["⚠️ 这是诈骗！", PRIVACY_WARNING]
+    assert texts == ["⚠️ 这是诈骗！", privacy_warning()]
     (text, metadata), = turn.seen
     assert text == "对方要验证码[验证码]和卡号6222 **** **** 7894"
     assert metadata == {"note": "密码是[密码]",
@@ -93,7 +93,7 @@ def test_a_silent_assistant_gets_the_safe_reply_but_an_empty_message_does_not():
 
 def test_a_failing_assistant_gets_the_safe_reply_and_the_warning():
     turn = ScriptedTurn(lambda text: [], fail=True)
-    assert run_turn(turn, "验证码 384756") == [safe_reply(BANK), PRIVACY_WARNING]
+    assert run_turn(turn, "验证码 384756") == [safe_reply(BANK), privacy_warning()]
 
 
 def test_a_slow_assistant_gets_the_safe_reply_in_time_and_finishes_its_turn():
@@ -238,7 +238,7 @@ def test_json_channels_mask_before_rasa_and_warn(limited, index):
         app, path, {"sender": "s-mask", "message": "我的卡号6222021234567894，验证码384756"}
     )
     assert status == 200
-    assert [m["text"] for m in reply] == ["收到", PRIVACY_WARNING]
+    assert [m["text"] for m in reply] == ["收到", privacy_warning()]
     (message,) = seen
     assert message.text == "我的卡号6222 **** **** 7894，验证码[验证码]"
     assert message.metadata == {MASKED_METADATA_KEY: ["card_number", "verification_code"]}
@@ -325,7 +325,7 @@ def test_wechat_masks_before_rasa_and_warns_in_the_passive_reply():
     app = wechat_app(scripted_assistant(lambda text: ["⚠️ 这是诈骗！"], seen))
     status, body = wechat_post(app, "o-mask", "他要我的验证码 384756", 101)
     assert status == 200
-    assert wechat_text(body) == f"⚠️ 这是诈骗！\n\n{PRIVACY_WARNING}"
+    assert wechat_text(body) == f"⚠️ 这是诈骗！\n\n{privacy_warning()}"
     assert [(m.text, m.metadata) for m in seen] == [
         ("他要我的验证码 [验证码]", {MASKED_METADATA_KEY: ["verification_code"]})
     ]

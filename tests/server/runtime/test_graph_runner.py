@@ -31,7 +31,7 @@ def test_a_parse_is_the_same(processor, text):
 @pytest.mark.skipif(DASK_RUN is None, reason="dask's run was replaced before this module")
 @pytest.mark.parametrize("intent, expected", [
     ("scam_tax_refund", "action_assess_scam"),
-    ("report_vague", "action_forget_answers"),
+    ("report_vague", "action_read_vague_story"),
     ("greet", "action_greet"),
 ])
 def test_a_prediction_is_the_same(processor, intent, expected):
