@@ -6,6 +6,7 @@ Prints one table of figures measured in this run; writes the raw reports to benc
 """
 
 import argparse
+import asyncio
 import json
 import os
 import subprocess
@@ -20,6 +21,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench import verdicts  # noqa: E402
 from tests.e2e.servers import MODEL, RASA, running_assistant  # noqa: E402
 
 OUT = REPO / "bench" / "out"
@@ -79,27 +81,34 @@ def main() -> None:
         scratch = Path(scratch_dir)
         train = training_seconds(scratch)
         held = hold_out()
+        pasted = verdicts.report(asyncio.run(verdicts.judge_all(
+            verdicts.examples(verdicts.HOLDOUT), MODEL)))
         memory = server_memory_mb(scratch)
     cv = cross_validation(args.folds)
 
+    intent_f1 = {name: r["f1-score"] for name, r in cv.items()
+                 if isinstance(r, dict) and name not in ("macro avg", "weighted avg", "micro avg")}
+    scam_f1 = [f1 for name, f1 in intent_f1.items() if name.startswith("scam_")]
     figures = {
-        f"{args.folds}-fold cross-validation intent macro-F1": (cv["macro avg"]["f1-score"], ">= 0.95"),
+        f"{args.folds}-fold cross-validation macro-F1, the {len(scam_f1)} scam types":
+            (sum(scam_f1) / len(scam_f1), ">= 0.95"),
+        f"{args.folds}-fold cross-validation intent macro-F1, all intents": (cv["macro avg"]["f1-score"], ""),
         f"{args.folds}-fold cross-validation intent accuracy": (cv["accuracy"], ""),
         "hold-out accuracy (tests/nlu_holdout.yml)": (held["accuracy"], ">= 0.93"),
         "hold-out intent macro-F1": (held["macro avg"]["f1-score"], ""),
+        "pasted hold-out: scam type named": (pasted["type"], ">= 0.90"),
+        "pasted hold-out: scams detected (medium/high)": (pasted["detected"], ">= 0.97"),
+        "pasted hold-out: long scams detected": (pasted["long_detected"], ">= 0.95"),
+        "pasted hold-out: genuine notices judged high": (pasted["genuine_high"], "<= 0.02"),
         "training time, full rasa train (s)": (train, "<= 180"),
-        "Rasa server RSS after load (MB)": (memory["rasa_after_load"], "<= 1024"),
-        "Rasa server RSS after 50 turns (MB)": (memory["rasa_after_50_turns"], "<= 1024"),
+        "Rasa server RSS after load (MB)": (memory["rasa_after_load"], "<= 1126"),
+        "Rasa server RSS after 50 turns (MB)": (memory["rasa_after_50_turns"], "<= 1126"),
         "action server RSS (MB)": (memory["action_server"], ""),
     }
     width = max(len(name) for name in figures)
     print(f"\n{'figure':<{width}}  {'measured':>9}  target")
     for name, (value, target) in figures.items():
         print(f"{name:<{width}}  {value:>9.3f}  {target}")
-    intent_f1 = {name: r["f1-score"] for name, r in cv.items()
-                 if isinstance(r, dict) and name not in ("macro avg", "weighted avg", "micro avg")}
-    scam_f1 = [f1 for name, f1 in intent_f1.items() if name.startswith("scam_")]
-    print(f"cross-validation macro-F1 over the 16 scam-type intents alone: {sum(scam_f1) / len(scam_f1):.3f}")
     follow_ups = {block["intent"] for block in yaml.safe_load(FOLLOW_UPS.read_text(encoding="utf-8"))["nlu"]}
     core_f1 = [f1 for name, f1 in intent_f1.items() if name not in follow_ups]
     print(f"cross-validation macro-F1 over the {len(core_f1)} intents other than the follow-ups "
