@@ -9,6 +9,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from core import assessment_records as assessments
 from core import handoff_records as handoff
 from core import replies
 from core.catalog import (
@@ -102,6 +103,7 @@ class ActionAssessScam(Action):
         bank = bank_from_env()
         risk = score_risk(scam.risk, _latest_text(tracker), catalog.risk_signals)
         dispatcher.utter_message(**replies.assessment(scam, risk, bank, official_directory(bank)))
+        await assessments.record_reply(handoff.handoff_db_url, tracker, dispatcher.messages)
         return [SlotSet("scam_type", scam.id), SlotSet("risk", risk)]
 
 
@@ -120,6 +122,7 @@ class ActionMoneyLost(Action):
         dispatcher.utter_message(
             **replies.money_lost(guidance, bank, official_directory(bank), code_given)
         )
+        await assessments.record_reply(handoff.handoff_db_url, tracker, dispatcher.messages)
         return [SlotSet("risk", "high")]
 
 
@@ -205,6 +208,7 @@ class ActionAssessAnswers(Action):
             guidance = load_catalog().money_lost
             code_given = replies.code_was_given(guidance, text)
             dispatcher.utter_message(**replies.money_lost(guidance, bank, directory, code_given))
+            await assessments.record_reply(handoff.handoff_db_url, tracker, dispatcher.messages)
             return [SlotSet("risk", "high"), *forget]
         answers = {q: tracker.get_slot(q) for q in ("claimed_identity", "requested_action")}
         answers["money_gone"] = {"no": False}.get(tracker.get_slot("money_gone"), SKIP)
@@ -221,6 +225,7 @@ class ActionAssessAnswers(Action):
         dispatcher.utter_message(
             **replies.assessment(scam, risk, bank, directory, reasons=judged.reasons)
         )
+        await assessments.record_reply(handoff.handoff_db_url, tracker, dispatcher.messages)
         return [SlotSet("scam_type", scam.id), SlotSet("risk", risk), *forget]
 
 
