@@ -71,6 +71,8 @@ svg.chart { width: 100%; height: auto; display: block; }
   main { max-width: none; padding: 0; }
   section.card, .figure { box-shadow: none; padding: 4px 0; margin-bottom: 6px; }
   h1 { font-size: 16px; margin: 0 0 6px; } h2 { font-size: 13px; margin: 8px 0 4px; }
+  .figures { flex-wrap: nowrap; gap: 8px; } .figure { flex: 1; min-width: 0; padding: 2px 6px; }
+  .figure .value { font-size: 18px; }
   th, td { padding: 2px 6px; }
   @page { size: A4; margin: 10mm; }
 }

@@ -105,12 +105,15 @@ def report_body(report: Report, compact: bool = False) -> Html:
             '<section class="card"><h2>渠道</h2>{channel_table}</section></div>'
             '<div class="columns"><section class="card"><h2>ATM（前 {rows} 名）</h2>{atm_table}</section>'
             '<section class="card"><h2>网点（前 {rows} 名）</h2>{branch_table}</section></div>'
-            '<section class="card"><h2>风险信号</h2>{flags}</section>',
+            '<div class="columns"><section class="card"><h2>最常见的风险信号</h2>{flags}</section>'
+            '<section class="card"><h2>风险</h2>{risk_table}</section></div>',
             label=report.span.label(), figures=figures, type_chart=type_chart, rows=rows,
             type_table=type_table, channel_table=channel_table, atm_table=atm_table,
             branch_table=_table(("网点", "评估次数"), [(b, f"{n:,}") for b, n in branch_items[:rows]], 1,
                                 empty="所选日期内没有来自 ATM 扫码的评估"),
-            flags=flag_block)
+            flags=_table(("风险信号", "次数"), [(flag_name(f), f"{n:,}") for f, n in flags], 1,
+                         empty="所选日期内的评估没有记录风险信号"),
+            risk_table=risk_table)
 
     channel_chart = charts.stacked_bars("每日评估（按渠道）", report.span.days,
                                         _daily_series(report, "channel", channel_name))
