@@ -2,7 +2,6 @@
 records made from it, to show the console escapes all of them."""
 
 import json
-import time
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -18,10 +17,10 @@ FORMULA = '=HYPERLINK("http://evil.example","点我")'
 
 
 def insert_hostile_conversation(engine: sa.engine.Engine, records_url: str, assessed_at: float) -> str:
-    """Events, a handoff record (now) and assessment records (at `assessed_at`) full of
+    """Events and assessment records (at `assessed_at`) and a handoff record (now) full of
     markup; returns the handoff reference."""
     EVENTS_METADATA.create_all(engine, checkfirst=True)
-    now = time.time()
+    now = assessed_at
     user = {"event": "user", "timestamp": now, "text": f"{SCRIPT}<img src=x onerror=alert(2)>",
             "parse_data": {"intent": {"name": "human_handoff"}}, "input_channel": f"<b>{SCRIPT}</b>"}
     bots = [
