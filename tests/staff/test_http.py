@@ -1,9 +1,6 @@
 """The staff console over HTTP, as a real process on generated data: sessions, CSRF,
 roles, bad input, headers, audit, the handoff workflow and the CSV against the data."""
 
-import csv
-import io
-from collections import Counter
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,9 +8,10 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from core.assessment_records import ASSESSMENT, EMERGENCY
+from core.assessment_records import ASSESSMENT
 from core.handoff_records import HANDOFF_TABLE, STATUS_CHANGES_TABLE
 from staff.tables import AUDIT, SESSIONS
+from tests.staff.csv_truth import assert_csv_matches
 from tests.staff.generated_data import bank_day, day_bounds
 from tests.staff.staff_server import running_staff
 
@@ -269,51 +267,12 @@ def test_every_view_is_audited(console):
 # --- the CSV against the generated data ------------------------------------------------
 
 
-def _csv(response):
-    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv")
-    assert response.content.startswith("\ufeff".encode("utf-8"))
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0] == ["类别", "日期", "代码", "名称", "数量"]
-    return rows[1:]
-
-
 def test_the_csv_matches_the_generated_data(console, generated_db, risk):
     last = bank_day(generated_db.end, ZONE)
     first = last - timedelta(days=6)
-    start, end = day_bounds(first, last, ZONE)
     response = call(console, "GET", f"/staff/report.csv?from={first}&to={last}", risk)
     assert f"fanzha-report-{first}-{last}.csv" in response.headers["Content-Disposition"]
-    rows = _csv(response)
-    got = {}
-    for section, day, code, name, count in rows:
-        got.setdefault(section, Counter())[(day, code)] += int(count)
-
-    truth = generated_db.truth
-    summaries = [s for s in truth.summaries if start <= s.assessed_at < end]
-    day = lambda s: bank_day(s.assessed_at, ZONE).isoformat()  # noqa: E731
-    assessed = [s for s in summaries if s.kind == ASSESSMENT]
-    assert got["诈骗类型"] == Counter((day(s), s.scam_type) for s in assessed)
-    assert got["渠道"] == Counter((day(s), s.channel) for s in assessed)
-    assert got["风险"] == Counter((day(s), s.risk) for s in assessed)
-    assert got["ATM"] == Counter((day(s), s.atm_id) for s in assessed if s.atm_id)
-    assert got["网点"] == Counter((day(s), "") for s in assessed if s.atm_id)
-    assert got["风险信号"] == Counter((day(s), flag) for s in assessed for flag in s.flags)
-    branch_rows = Counter((d, name) for section, d, code, name, count in rows if section == "网点"
-                          for _ in range(int(count)))
-    assert branch_rows == Counter((day(s), s.branch) for s in assessed if s.atm_id)
-
-    conversations = Counter()
-    for sender, times in truth.user_times.items():
-        for d in {bank_day(t, ZONE).isoformat() for t in times if start <= t < end}:
-            conversations[(d, "conversations")] += 1
-    conversations[("合计", "conversations")] = len(truth.conversations_between(start, end))
-    assert +got["对话"] == conversations
-    emergencies = Counter()
-    for d, sender in {(day(s), s.conversation_id) for s in summaries if s.kind == EMERGENCY}:
-        emergencies[(d, "emergency")] += 1
-    emergencies[("合计", "emergency")] = len(truth.emergencies_between(start, end))
-    assert +got["紧急情况"] == emergencies
-    assert sum(emergencies.values()) > 0 and sum(got["诈骗类型"].values()) > 100
+    assert_csv_matches(response, generated_db.truth, first, last)
 
 
 def test_the_report_page_shows_the_same_totals(console, generated_db, risk):
