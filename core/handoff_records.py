@@ -200,34 +200,31 @@ def open_reference(connection: sa.engine.Connection, conversation_id: str) -> Op
     ).scalar()
 
 
-# How far back to look for the channel: a conversation's latest customer messages.
-CHANNEL_LOOKBACK_EVENTS = 20
-
-
 def latest_input_channels(connection: sa.engine.Connection, conversation_ids: List[str]) -> dict:
-    """conversation id -> the channel of its latest stored customer message that names one.
+    """conversation id -> the channel of its latest stored customer message.
 
-    Read from Rasa's `events` (user events carry `input_channel` in their data); {} when
-    that table is not in this database.
+    Read from Rasa's `events` (user events carry `input_channel` in their data), one
+    query for all: the newest user event of each conversation, by the sender_id index.
     """
-    channels = {}
+    if not conversation_ids:
+        return {}
     events = sa.table("events", sa.column("id"), sa.column("sender_id"), sa.column("type_name"),
                       sa.column("data"))
-    for conversation_id in conversation_ids:
-        rows = connection.execute(
-            sa.select(events.c.data)
-            .where(events.c.sender_id == conversation_id, events.c.type_name == "user")
-            .order_by(events.c.id.desc())
-            .limit(CHANNEL_LOOKBACK_EVENTS)
-        ).scalars()
-        for data in rows:
-            try:
-                channel = json.loads(data).get("input_channel")
-            except (TypeError, ValueError, AttributeError):
-                continue
-            if isinstance(channel, str) and channel:
-                channels[conversation_id] = channel[:64]
-                break
+    newest = (
+        sa.select(sa.func.max(events.c.id))
+        .where(events.c.sender_id.in_(conversation_ids), events.c.type_name == "user")
+        .group_by(events.c.sender_id)
+    )
+    channels = {}
+    for sender_id, data in connection.execute(
+        sa.select(events.c.sender_id, events.c.data).where(events.c.id.in_(newest))
+    ):
+        try:
+            channel = json.loads(data).get("input_channel")
+        except (TypeError, ValueError, AttributeError):
+            continue
+        if isinstance(channel, str) and channel:
+            channels[sender_id] = channel[:64]
     return channels
 
 
