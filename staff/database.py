@@ -20,7 +20,7 @@ Result = TypeVar("Result")
 
 # What the report's conversation count filters and counts: an index holding all three
 # answers it without reading the (large) event rows. docs/staff.md explains the cost.
-EVENTS_INDEX = "events_by_time_type_sender"
+EVENTS_INDEX = "events_by_type_time_sender"
 
 
 @dataclass
@@ -79,7 +79,7 @@ def ensure_events_index(engine: sa.engine.Engine) -> bool:
     if EVENTS_INDEX in {index["name"] for index in sa.inspect(engine).get_indexes("events")}:
         return True
     logger.info("creating index %s on events (once; may take a while on a large table)", EVENTS_INDEX)
-    statement = f"CREATE INDEX{{}} IF NOT EXISTS {EVENTS_INDEX} ON events (timestamp, type_name, sender_id)"
+    statement = f"CREATE INDEX{{}} IF NOT EXISTS {EVENTS_INDEX} ON events (type_name, timestamp, sender_id)"
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(sa.text(statement.format(" CONCURRENTLY")))

@@ -166,7 +166,7 @@ def _emergencies(connection, span: ReportRange) -> Tuple[int, Dict[date, int]]:
 
 def _conversations(connection, span: ReportRange) -> Tuple[int, Dict[date, int]]:
     """Conversations with a customer message in the range: Rasa's events, through the
-    (timestamp, type_name, sender_id) index the console creates (database.py)."""
+    (type_name, timestamp, sender_id) index the console creates (database.py)."""
     where = (EVENTS.c.type_name == "user", EVENTS.c.timestamp >= span.start, EVENTS.c.timestamp < span.end)
     distinct = sa.func.count(sa.distinct(EVENTS.c.sender_id))
     total = connection.execute(sa.select(distinct).where(*where)).scalar_one()
