@@ -31,7 +31,8 @@ actions_pid=$!
   --endpoints "$ENDPOINTS" --credentials credentials.yml ${api_args[@]+"${api_args[@]}"} &
 rasa_pid=$!
 # Its own process on its own (loopback) port, never a route of the public Rasa server.
-.venv/bin/python -m staff &
+# Niced: on a shared host the customers' turns come before staff pages (bench-staff).
+nice -n "${STAFF_NICE:-10}" .venv/bin/python -m staff &
 staff_pid=$!
 
 stop() {

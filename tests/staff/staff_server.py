@@ -76,9 +76,9 @@ def add_accounts(records: sa.engine.Engine, accounts: Dict[str, str]) -> None:
 
 @contextmanager
 def running_staff(workdir: Path, records_url: str, endpoints: Path, env: Optional[Dict[str, str]] = None,
-                  accounts: Optional[Dict[str, str]] = None) -> Iterator[StaffServer]:
+                  accounts: Optional[Dict[str, str]] = None, niceness: int = 0) -> Iterator[StaffServer]:
     """`python -m staff` on a free port, reading `endpoints` (Rasa's events) and keeping its
-    records at `records_url`; `env` adds settings."""
+    records at `records_url`; `env` adds settings; `niceness` as scripts/run.sh gives it."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     full_env = {**os.environ, "STAFF_HOST": "127.0.0.1", "STAFF_PORT": str(port),
@@ -88,7 +88,8 @@ def running_staff(workdir: Path, records_url: str, endpoints: Path, env: Optiona
     if accounts:
         add_accounts(records, accounts)
     log = workdir / f"staff-{port}.log"
-    process = _spawn([sys.executable, "-m", "staff"], log, full_env)
+    nice = ["nice", "-n", str(niceness)] if niceness else []
+    process = _spawn([*nice, sys.executable, "-m", "staff"], log, full_env)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(f"{url}/staff/login", process, log)
