@@ -276,9 +276,10 @@ def retention_days(raw: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = ChineseArgumentParser(
         prog="python -m tools.retention",
-        description="删除超过保留期限的对话记录和转人工记录。一个对话只有在最后一条消息都早于期限时才删除，"
-        "并且整段删除。/ Deletes conversations whose last event is older than the retention "
-        "period (whole conversations only) and older handoff records.",
+        description="删除超过保留期限的对话记录、转人工记录和评估记录。一个对话只有在最后一条消息都早于期限时才删除，"
+        "并且整段删除。员工审计记录保留 AUDIT_RETENTION_DAYS 天（默认 180）。/ Deletes conversations whose "
+        "last event is older than the retention period (whole conversations only), older handoff and "
+        "assessment records, and staff audit entries older than AUDIT_RETENTION_DAYS (180).",
         epilog="示例 / examples:\n"
         "  python -m tools.retention --dry-run\n"
         "  RETENTION_DAYS=90 python -m tools.retention\n"
