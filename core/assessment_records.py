@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 ASSESSMENT = "assessment"
 EMERGENCY = "emergency"
+# The scam_type of a verdict that the message looks like a genuine notice (no scam type,
+# risk low, its genuine signs listed): counted apart from the scams.
+GENUINE_NOTICE = "genuine_notice"
 # The reply payload types (core/replies.py) that make a row, and the kind they make.
 KIND_BY_PAYLOAD = {"scam_assessment": ASSESSMENT, "emergency": EMERGENCY}
 # Ids from our own code (scam types, flags, channel names): anything else is not stored.
@@ -119,6 +122,8 @@ def summary_of_reply(tracker: Any, messages: Sequence[Dict[str, Any]]) -> Option
     atm_id = atm_id if isinstance(atm_id, str) and ATM_ID_PATTERN.fullmatch(atm_id) else None
     # An emergency payload names no type: the one assessed earlier in the conversation.
     scam_type = payload.get("scam_type") if kind == ASSESSMENT else tracker.get_slot("scam_type")
+    if kind == ASSESSMENT and scam_type is None and "genuine_signs" in payload:
+        scam_type = GENUINE_NOTICE
     risk = payload.get("risk") if kind == ASSESSMENT else "high"
     return AssessmentSummary(
         conversation_id=str(tracker.sender_id)[:255],

@@ -46,9 +46,10 @@ def _engine(url: str, search_path: str = "") -> sa.engine.Engine:
 
 
 def urls_from_env() -> tuple:
-    """(records URL, events URL) as the action server and the retention tool find them."""
+    """(records URL, events URL) as the action server and the retention tool find them:
+    HANDOFF_DB_URL, else the tracker store of ENDPOINTS (default endpoints.yml)."""
     events_url = handoff_records.tracker_store_url(Path(os.environ.get("ENDPOINTS", "endpoints.yml")))
-    return handoff_records.handoff_db_url(), events_url
+    return os.environ.get("HANDOFF_DB_URL", "").strip() or events_url, events_url
 
 
 def open_databases(records_url: str, events_url: str) -> Databases:

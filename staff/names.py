@@ -6,6 +6,7 @@ from typing import Dict, Optional
 import yaml
 
 from core import KNOWLEDGE
+from core.assessment_records import GENUINE_NOTICE
 from core.catalog import load_catalog
 from core.handoff_records import STATUS_NAMES
 
@@ -21,6 +22,7 @@ def scam_names() -> Dict[str, str]:
     catalog = load_catalog()
     names = {scam_id: scam.name for scam_id, scam in catalog.scam_types.items()}
     names[catalog.suspected_fraud.id] = catalog.suspected_fraud.name
+    names[GENUINE_NOTICE] = "像是真实通知（低风险）"
     return names
 
 
@@ -46,16 +48,18 @@ def status_name(status: Optional[str]) -> str:
 
 @lru_cache(maxsize=1)
 def flag_names() -> Dict[str, str]:
+    """Flag id -> a short name: the part of the flag's label before its first "：" (the
+    rest of the label explains it to the customer)."""
     try:
         raw = yaml.safe_load(RED_FLAGS_FILE.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         return {}
-    entries = raw.get("red_flags", raw) if isinstance(raw, dict) else {}
+    entries = raw.get("flags") if isinstance(raw, dict) else None
     names = {}
     for flag, entry in entries.items() if isinstance(entries, dict) else ():
-        name = entry.get("name") or entry.get("label") if isinstance(entry, dict) else entry
-        if isinstance(name, str):
-            names[str(flag)] = name
+        label = entry.get("name") or entry.get("label") if isinstance(entry, dict) else None
+        if isinstance(label, str) and label.strip():
+            names[str(flag)] = label.split("：", 1)[0].strip()
     return names
 
 

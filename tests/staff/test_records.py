@@ -267,3 +267,25 @@ def test_tables_exist_for_a_fresh_database(db_url):
     assessment_records.create_tables(engine)
     assert {"handoff_requests", "handoff_status_changes", "assessment_records", "assessment_flags"} <= set(
         sa.inspect(engine).get_table_names())
+
+
+def test_a_genuine_notice_is_counted_as_such(make_tracker):
+    payload = {"type": "scam_assessment", "scam_type": None, "risk": "low", "reasons": [],
+               "genuine_signs": [{"sign": "official_app", "label": "…", "quote": "…"}]}
+    summary = summary_of_reply(make_tracker("x", "genuine_notice"), [{"custom": payload}])
+    assert (summary.kind, summary.scam_type, summary.risk) == ("assessment", "genuine_notice", "low")
+
+
+def test_red_flags_are_named_by_their_label(tmp_path, monkeypatch):
+    from staff import names
+
+    flags = tmp_path / "red_flags.yml"
+    flags.write_text("aliases: {nb: x}\nflags:\n  code_or_password:\n    label: 向您要验证码、密码：银行从不要。\n"
+                     "    weight: 3\n", encoding="utf-8")
+    monkeypatch.setattr(names, "RED_FLAGS_FILE", flags)
+    names.flag_names.cache_clear()
+    try:
+        assert names.flag_name("code_or_password") == "向您要验证码、密码"
+        assert names.flag_name("unknown_flag") == "unknown_flag"
+    finally:
+        names.flag_names.cache_clear()
