@@ -12,7 +12,8 @@ MODEL := models/assistant.tar.gz
 # Training depends on what the model is made of; nothing else triggers a retrain.
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f) $(wildcard server/nlu/*.py) core/text.py
 
-.PHONY: help install run run-scaled train validate test lint shell bench bench-nlu qr purge clean
+.PHONY: help install run run-scaled train validate test lint shell bench bench-nlu bench-staff qr purge \
+	staff-user report clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,7 +36,7 @@ $(MODEL): $(INSTALLED) $(TRAIN_INPUTS)
 	$(RASA) train --fixed-model-name assistant --out models
 	@touch $@
 
-run: $(MODEL) ## start the action server (:5055) and the Rasa server (:5005)
+run: $(MODEL) ## start the action server (:5055), the Rasa server (:5005) and the staff console (127.0.0.1:5080)
 	scripts/run.sh
 
 # Both processes need the same action-server secret (endpoints.yml): one per session.
@@ -61,7 +62,7 @@ test: $(MODEL) ## the whole test suite (unit, data, conversation, HTTP, browser,
 	exit $$status
 
 lint: $(INSTALLED) ## ruff
-	$(VENV)/bin/ruff check actions core server tests bench tools deploy
+	$(VENV)/bin/ruff check actions core server staff tests bench tools deploy
 
 bench: $(MODEL) ## against bare Rasa in one run: throughput, latency, long conversations, memory, cold start, training
 	$(PY) bench/perf.py $(if $(BENCH_SECONDS),--seconds $(BENCH_SECONDS))
@@ -69,11 +70,21 @@ bench: $(MODEL) ## against bare Rasa in one run: throughput, latency, long conve
 bench-nlu: $(MODEL) ## 5-fold cross-validation, hold-out accuracy, training time, server memory
 	$(PY) bench/nlu.py
 
+bench-staff: $(INSTALLED) ## staff console: report query time over 1M events (SQLite, PostgreSQL), page p95 under load
+	nice $(PY) bench/staff_report.py $(if $(EVENTS),--events $(EVENTS))
+
 qr: $(INSTALLED) ## ATM QR codes and printable signs: make qr ATM=ATM-001 or CSV=atms.csv
 	$(PY) -m tools.atm_qr $(if $(ATM),--atm '$(ATM)') $(if $(CSV),--csv '$(CSV)') --sign
 
-purge: $(INSTALLED) ## delete conversations and handoff records older than RETENTION_DAYS (default 30); DRY_RUN=1 counts only
+purge: $(INSTALLED) ## delete conversations, handoff and assessment records older than RETENTION_DAYS (default 30); DRY_RUN=1 counts only
 	$(PY) -m tools.retention $(if $(DAYS),--older-than-days '$(DAYS)') $(if $(DRY_RUN),--dry-run)
+
+staff-user: $(INSTALLED) ## staff console account: make staff-user NAME=zhangsan ROLE=hotline|risk (asks for the password; PRINT=1, DISABLE=1)
+	@[ -n '$(NAME)' ] || { echo "用法：make staff-user NAME=zhangsan ROLE=hotline（或 risk）" >&2; exit 2; }
+	$(PY) -m tools.staff_user '$(NAME)' $(if $(ROLE),--role '$(ROLE)') $(if $(PRINT),--print) $(if $(DISABLE),--disable)
+
+report: $(INSTALLED) ## the trend report on one page: make report FROM=2026-11-30 TO=2026-12-06 (PDF=1: also a PDF)
+	$(PY) -m tools.report $(if $(FROM),--from '$(FROM)') $(if $(TO),--to '$(TO)') $(if $(PDF),--pdf)
 
 clean: ## remove the venv, models and results
 	rm -rf $(VENV) models results build rasa.db

@@ -8,7 +8,8 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
-    SCAM_INTENT_PREFIX, DomainDict, latest_text, scam_or_general, session_user_events,
+    SCAM_INTENT_PREFIX, DomainDict, latest_text, record_verdict, scam_or_general,
+    session_user_events,
 )
 from core import replies
 from core.catalog import RISK_LEVELS, SUSPECTED_FRAUD, load_catalog
@@ -65,7 +66,9 @@ class ActionAssessScam(Action):
     ) -> List[EventType]:
         verdict = read_latest(tracker)
         if verdict.level is not None or verdict.number_question is not None:
-            return say_verdict(dispatcher, verdict)
+            events = say_verdict(dispatcher, verdict)
+            await record_verdict(tracker, dispatcher)
+            return events
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         bank = settings().bank
         if intent == "out_of_scope":
@@ -90,6 +93,7 @@ class ActionMoneyLost(Action):
         dispatcher.utter_message(
             **replies.money_lost(guidance, bank, official_directory(bank), code_given)
         )
+        await record_verdict(tracker, dispatcher)
         return [SlotSet("risk", "high")]
 
 
@@ -106,8 +110,10 @@ class ActionReadVagueStory(Action):
     ) -> List[EventType]:
         verdict = read_latest(tracker)
         if verdict.level in ("high", "medium"):
+            events = say_verdict(dispatcher, verdict)
+            await record_verdict(tracker, dispatcher)
             # Answered: listen instead of the questions the rule would ask next.
-            return [*say_verdict(dispatcher, verdict), FollowupAction("action_listen")]
+            return [*events, FollowupAction("action_listen")]
         return [SlotSet(question, None) for question in QUESTIONS]
 
 
@@ -185,6 +191,7 @@ class ActionAssessAnswers(Action):
             guidance = load_catalog().money_lost
             code_given = replies.code_was_given(guidance, text)
             dispatcher.utter_message(**replies.money_lost(guidance, bank, directory, code_given))
+            await record_verdict(tracker, dispatcher)
             return [SlotSet("risk", "high"), *forget]
         answers = {q: tracker.get_slot(q) for q in ("claimed_identity", "requested_action")}
         answers["money_gone"] = {"no": False}.get(tracker.get_slot("money_gone"), SKIP)
@@ -201,6 +208,7 @@ class ActionAssessAnswers(Action):
         dispatcher.utter_message(
             **replies.assessment(scam, risk, bank, directory, reasons=judged.reasons)
         )
+        await record_verdict(tracker, dispatcher)
         return [SlotSet("scam_type", scam.id), SlotSet("risk", risk), *forget]
 
 

@@ -7,7 +7,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.assessment import read_latest, say_verdict
-from actions.common import DomainDict, latest_text
+from actions.common import DomainDict, latest_text, record_verdict
 from core import replies
 from core.directory import official_directory
 from core.links import check_link, official_domains
@@ -27,7 +27,9 @@ class ActionCheckNumber(Action):
         verdict = read_latest(tracker)
         if verdict.number_question is not None:
             # The number or the kind of number asked about, and the story if there is one.
-            return say_verdict(dispatcher, verdict)
+            events = say_verdict(dispatcher, verdict)
+            await record_verdict(tracker, dispatcher)
+            return events
         said = [
             str(entity["value"])
             for entity in tracker.latest_message.get("entities") or []

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Starts the action server and the Rasa server together; Ctrl-C (or either one dying)
-# stops both.
+# Starts the action server, the Rasa server and the staff console together; Ctrl-C (or
+# any one of them dying) stops all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RASA_TELEMETRY_ENABLED=false
 RASA_PORT=${RASA_PORT:-5005}
 ACTION_PORT=${ACTION_PORT:-5055}
+# The staff console (python -m staff) reads STAFF_HOST / STAFF_PORT itself: 127.0.0.1:5080.
+STAFF_PORT=${STAFF_PORT:-5080}
+export STAFF_PORT
 MODEL=${MODEL:-models/assistant.tar.gz}
 source scripts/server_secrets.sh
 # One TensorFlow thread per pool: the server's concurrency is its event loop's, and on a
@@ -27,13 +30,18 @@ actions_pid=$!
 .venv/bin/python -m server run --model "$MODEL" --port "$RASA_PORT" \
   --endpoints "$ENDPOINTS" --credentials credentials.yml ${api_args[@]+"${api_args[@]}"} &
 rasa_pid=$!
+# Its own process on its own (loopback) port, never a route of the public Rasa server.
+# Niced: on a shared host the customers' turns come before staff pages (bench-staff).
+nice -n "${STAFF_NICE:-10}" .venv/bin/python -m staff &
+staff_pid=$!
 
 stop() {
   trap - INT TERM EXIT
-  kill -TERM "$actions_pid" "$rasa_pid" 2>/dev/null || true
-  wait "$actions_pid" "$rasa_pid" 2>/dev/null || true
+  kill -TERM "$actions_pid" "$rasa_pid" "$staff_pid" 2>/dev/null || true
+  wait "$actions_pid" "$rasa_pid" "$staff_pid" 2>/dev/null || true
   [ "$ENDPOINTS" = endpoints.yml ] || rm -f "$ENDPOINTS"
 }
 trap stop INT TERM EXIT
-echo "反诈助手: REST http://localhost:$RASA_PORT/webhooks/rest/webhook, actions :$ACTION_PORT (Ctrl-C stops both)"
-wait -n "$actions_pid" "$rasa_pid"
+echo "反诈助手: REST http://localhost:$RASA_PORT/webhooks/rest/webhook, actions :$ACTION_PORT," \
+  "staff console http://${STAFF_HOST:-127.0.0.1}:$STAFF_PORT/staff (Ctrl-C stops all three)"
+wait -n "$actions_pid" "$rasa_pid" "$staff_pid"

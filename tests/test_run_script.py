@@ -1,4 +1,4 @@
-"""`make run`'s script: both servers answer, and Ctrl-C stops both."""
+"""`make run`'s script: the three servers answer, and Ctrl-C stops them all."""
 
 import os
 import signal
@@ -7,10 +7,10 @@ import time
 from tests.e2e.servers import MODEL, REPO, answers, free_port, say_over_rest
 
 
-def test_run_starts_both_servers_and_ctrl_c_stops_both(tmp_path):
-    rasa_port, action_port = free_port(), free_port()
+def test_run_starts_the_servers_and_ctrl_c_stops_them(tmp_path):
+    rasa_port, action_port, staff_port = free_port(), free_port(), free_port()
     env = {**os.environ, "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port),
-           "MODEL": str(MODEL)}
+           "STAFF_PORT": str(staff_port), "MODEL": str(MODEL)}
     script = subprocess.Popen(
         ["scripts/run.sh"], cwd=REPO, env=env, start_new_session=True,
         stdout=(tmp_path / "run.log").open("wb"), stderr=subprocess.STDOUT,
@@ -18,7 +18,8 @@ def test_run_starts_both_servers_and_ctrl_c_stops_both(tmp_path):
     try:
         deadline = time.monotonic() + 180
         while not (answers(f"http://127.0.0.1:{action_port}/health")
-                   and answers(f"http://127.0.0.1:{rasa_port}/webhooks/rest/")):
+                   and answers(f"http://127.0.0.1:{rasa_port}/webhooks/rest/")
+                   and answers(f"http://127.0.0.1:{staff_port}/staff/login")):
             assert script.poll() is None and time.monotonic() < deadline, (tmp_path / "run.log").read_text()[-3000:]
             time.sleep(0.5)
         # The Rasa server reaches the action server on the port asked for.
@@ -32,3 +33,4 @@ def test_run_starts_both_servers_and_ctrl_c_stops_both(tmp_path):
             os.killpg(script.pid, signal.SIGKILL)
     assert not answers(f"http://127.0.0.1:{action_port}/health")
     assert not answers(f"http://127.0.0.1:{rasa_port}/webhooks/rest/")
+    assert not answers(f"http://127.0.0.1:{staff_port}/staff/login")

@@ -14,13 +14,10 @@ input exits with code 2 and a Chinese message.
 from __future__ import annotations
 
 import argparse
-import csv
 import html
 import io
-import re
 import sys
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 from urllib.parse import quote, urlencode, urlsplit
@@ -28,6 +25,19 @@ from urllib.parse import quote, urlencode, urlsplit
 import segno
 
 from tools.cli import EXIT_INVALID_INPUT, ChineseArgumentParser, ChineseHelpFormatter
+# The ATM list and its checks live in core/atms.py (the servers read the list too).
+from core.atms import (  # noqa: F401 (re-exported for callers of this tool's module)
+    ATM_ID_PATTERN,
+    ATM_ID_RULE,
+    LOCATION_MAX_CHARS,
+    Atm,
+    InputError,
+    has_control_characters,
+    parse_atm_csv,
+    read_atm_csv,
+    validate_atm_id,
+    validate_location,
+)
 from core.directory import official_directory
 from core.settings import DEFAULT_PUBLIC_BASE_URL, Bank, SettingsError, settings
 from core.wording import say, say_each
@@ -38,59 +48,14 @@ DEFAULT_BASE_URL = DEFAULT_PUBLIC_BASE_URL
 DEFAULT_OUT_DIR = Path("build/qr")
 CHAT_PATH = "/chat"
 
-# ASCII only: the id becomes a file name and a query value, and staff type it from a label.
-ATM_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
-ATM_ID_RULE = "只能用英文字母、数字、“-”和“_”，1-32 个字符"
-LOCATION_MAX_CHARS = 60
-
 # Stickers beside ATMs get scratched and dirty: level H still reads with ~30% damaged.
 QR_ERROR_LEVEL = "h"
 QR_BORDER_MODULES = 4  # the quiet zone the QR standard asks for
 PNG_MODULE_PX = 10
 PNG_DPI = 300  # 10 px modules at 300 dpi print ~0.85 mm each, ~4 cm for a typical code
 
-CSV_ID_COLUMN = "atm_id"
-CSV_LOCATION_COLUMN = "location"
-MAX_ERRORS_SHOWN = 20
-
-
-class InputError(ValueError):
-    """Bad input from the person running the tool; the message is Chinese and says what to fix."""
-
-
-@dataclass(frozen=True)
-class Atm:
-    atm_id: str
-    location: str = ""
-
-
 # ---------------------------------------------------------------------------
 # Validation and the URL
-
-
-def validate_atm_id(raw: str) -> str:
-    """The id without surrounding blanks, or InputError saying what is allowed."""
-    atm_id = raw.strip()
-    if not atm_id:
-        raise InputError(f"ATM编号不能为空（{ATM_ID_RULE}）")
-    if not ATM_ID_PATTERN.fullmatch(atm_id):
-        raise InputError(f"ATM编号 {atm_id!r} 不合规：{ATM_ID_RULE}")
-    return atm_id
-
-
-def _has_control_characters(text: str) -> bool:
-    # Category C: control, format (e.g. bidi overrides that reorder printed text), surrogate,
-    # private use, unassigned. XML cannot hold most control characters even when escaped.
-    return any(unicodedata.category(ch).startswith("C") for ch in text)
-
-
-def validate_location(raw: str) -> str:
-    location = raw.strip()
-    if _has_control_characters(location):
-        raise InputError(f"位置 {location!r} 含有控制字符")
-    if len(location) > LOCATION_MAX_CHARS:
-        raise InputError(f"位置 {location!r} 太长：最多 {LOCATION_MAX_CHARS} 个字")
-    return location
 
 
 def normalize_base_url(raw: str) -> str:
@@ -103,7 +68,7 @@ def normalize_base_url(raw: str) -> str:
     example = "例如 https://fanzha.example.com"
     if not text:
         raise InputError(f"公网地址（--base-url / PUBLIC_BASE_URL）不能为空，{example}")
-    if any(ch.isspace() for ch in text) or _has_control_characters(text):
+    if any(ch.isspace() for ch in text) or has_control_characters(text):
         raise InputError(f"公网地址 {text!r} 含有空格或控制字符")
     try:
         parts = urlsplit(text)
@@ -153,88 +118,7 @@ def is_local_url(url: str) -> bool:
 
 
 # ---------------------------------------------------------------------------
-# The ATM list
-
-
-def _join_errors(errors: Sequence[str]) -> str:
-    shown = list(errors[:MAX_ERRORS_SHOWN])
-    if len(errors) > MAX_ERRORS_SHOWN:
-        shown.append(f"……另有 {len(errors) - MAX_ERRORS_SHOWN} 处问题")
-    return "\n".join(shown)
-
-
-def parse_atm_csv(text: str, source: str = "CSV") -> List[Atm]:
-    """ATMs from CSV text with header `atm_id[,location]`; other columns are ignored.
-
-    Every row is checked before anything is returned, and all problems are reported at
-    once with line numbers, so a list with one typo writes nothing.
-    """
-    text = text.removeprefix("\ufeff")  # BOM left by Excel's "CSV UTF-8"
-    # strict: an unclosed quote is a mistake to report, not a location that swallows the rest.
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader, None)
-        if header is None or not any(cell.strip() for cell in header):
-            raise InputError(f"{source} 是空的：第一行必须是表头 atm_id,location")
-        columns = [cell.strip().lower() for cell in header]
-        if CSV_ID_COLUMN not in columns:
-            raise InputError(
-                f"{source} 第 1 行必须是表头，且包含 atm_id 列（可选 location 列），"
-                f"实际是：{','.join(header)!r}"
-            )
-        for name in (CSV_ID_COLUMN, CSV_LOCATION_COLUMN):
-            if columns.count(name) > 1:
-                raise InputError(f"{source} 表头里 {name} 列出现了不止一次")
-        id_index = columns.index(CSV_ID_COLUMN)
-        location_index = columns.index(CSV_LOCATION_COLUMN) if CSV_LOCATION_COLUMN in columns else None
-
-        atms: List[Atm] = []
-        errors: List[str] = []
-        first_line_of: Dict[str, int] = {}
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue  # blank lines are common at the end of exported files
-            if any(cell.strip() for cell in row[len(columns):]):
-                errors.append(f"第 {line} 行：列数比表头多（位置里有逗号时请用英文双引号括起来）")
-                continue
-            try:
-                atm_id = validate_atm_id(row[id_index] if id_index < len(row) else "")
-                location = ""
-                if location_index is not None and location_index < len(row):
-                    location = validate_location(row[location_index])
-            except InputError as error:
-                errors.append(f"第 {line} 行：{error}")
-                continue
-            # Case-insensitive: ATM-1 and atm-1 would overwrite each other's files on
-            # Windows and macOS, and are most likely one machine typed twice.
-            key = atm_id.lower()
-            if key in first_line_of:
-                errors.append(f"第 {line} 行：ATM编号 {atm_id} 与第 {first_line_of[key]} 行重复")
-                continue
-            first_line_of[key] = line
-            atms.append(Atm(atm_id, location))
-    except csv.Error as error:
-        raise InputError(f"{source} 格式有误（第 {reader.line_num} 行）：{error}") from None
-    if errors:
-        raise InputError(f"{source} 有 {len(errors)} 处问题，没有生成任何文件：\n{_join_errors(errors)}")
-    if not atms:
-        raise InputError(f"{source} 只有表头，没有任何 ATM")
-    return atms
-
-
-def read_atm_csv(path: Path) -> List[Atm]:
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError(f"无法读取 CSV 文件 {str(path)!r}：{error.strerror or error}") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(
-            f"CSV 文件 {str(path)!r} 不是 UTF-8 编码（Excel 请“另存为 → CSV UTF-8”）"
-        ) from None
-    return parse_atm_csv(text, source=f"CSV 文件 {str(path)!r}")
+# Output files
 
 
 def output_names(atm: Atm, with_sign: bool) -> List[str]:
@@ -352,7 +236,7 @@ def build_sign_svg(atm: Atm, url: str, bank: Bank) -> str:
 
     Every inserted value (ATM id, location, bank name, URL) is XML-escaped.
     """
-    if _has_control_characters(bank.name):
+    if has_control_characters(bank.name):
         raise InputError(f"BANK_NAME {bank.name!r} 含有控制字符")
     width, height, margin = SIGN_WIDTH_MM, SIGN_HEIGHT_MM, SIGN_MARGIN_MM
     center = width / 2
@@ -448,14 +332,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="示例：\n"
         "  python -m tools.atm_qr --atm ATM-001 --sign\n"
         "  python -m tools.atm_qr --csv atms.csv --base-url https://fanzha.example.com\n\n"
-        "CSV 第一行必须是表头 atm_id,location（location 可省略），UTF-8 编码，带不带 BOM 都可以。\n"
+        "CSV 第一行必须是表头 atm_id,location,branch（location 和 branch 可省略），UTF-8 编码，带不带 BOM 都可以。\n"
         f"ATM编号{ATM_ID_RULE}。先检查全部输入，有问题时不写任何文件，退出码为 2。",
         formatter_class=ChineseHelpFormatter,
         add_help=False,
     )
     options = parser.add_argument_group("选项")
     options.add_argument("--atm", metavar="ID", help="为一台 ATM 生成，例如 ATM-001")
-    options.add_argument("--csv", metavar="FILE", type=Path, help="为 CSV 清单里的每台 ATM 生成（列：atm_id,location）")
+    options.add_argument("--csv", metavar="FILE", type=Path, help="为 CSV 清单里的每台 ATM 生成（列：atm_id,location,branch）")
     options.add_argument(
         "--base-url", metavar="URL",
         help=f"助手对外的公网地址；默认取环境变量 PUBLIC_BASE_URL，没有则为 {DEFAULT_BASE_URL}（只能本机测试）",
@@ -495,7 +379,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         urls = [build_chat_url(base_url, atm.atm_id) for atm in atms]
         rendered = [(atm, url, render_files(atm, url, bank)) for atm, url in zip(atms, urls)]
     except InputError as error:
-        print(f"错误：{error}", file=sys.stderr)
+        print(f"错误：{error}\n没有生成任何文件。", file=sys.stderr)
         return EXIT_INVALID_INPUT
 
     try:

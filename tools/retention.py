@@ -6,10 +6,13 @@
 
 A conversation (all events of one sender_id in Rasa's `events` table) is deleted only
 when its LAST event is older than the cutoff, and then whole: a customer who came back
-last week keeps the whole history. Handoff records (`handoff_requests`) older than the
-cutoff go too. The databases are the ones the assistant uses: the tracker store of
-ENDPOINTS (default endpoints.yml) and HANDOFF_DB_URL, as in core/handoff_records.py; or both
---db-url. SQLite and PostgreSQL (POSTGRESQL_SCHEMA honoured for `events`, as by Rasa).
+last week keeps the whole history. Handoff records (`handoff_requests`, with their status
+changes) and assessment records (`assessment_records`, `assessment_flags`) older than the
+cutoff go too, and the staff console's audit entries (`staff_audit`) older than
+AUDIT_RETENTION_DAYS (default 180: 网络安全法 asks for six months of logs). The databases
+are the ones the assistant uses: the tracker store of ENDPOINTS (default endpoints.yml)
+and HANDOFF_DB_URL, as in core/handoff_records.py; or both --db-url. SQLite and
+PostgreSQL (POSTGRESQL_SCHEMA honoured for `events`, as by Rasa).
 
 Exit codes: 0 done, 1 database missing or unreachable, 2 bad arguments.
 Run it daily (cron, a Kubernetes CronJob); it is safe to run while the assistant serves.
@@ -29,10 +32,12 @@ from typing import List, Optional, Sequence, Tuple
 import sqlalchemy as sa
 
 from tools.cli import EXIT_INVALID_INPUT, ChineseArgumentParser, ChineseHelpFormatter
-from core.handoff_records import HANDOFF_TABLE, handoff_db_url, tracker_store_url
+from core.assessment_records import ASSESSMENT_TABLE, FLAG_TABLE
+from core.handoff_records import HANDOFF_TABLE, STATUS_CHANGES_TABLE, handoff_db_url, tracker_store_url
 from core.settings import (
-    DEFAULT_RETENTION_DAYS, SettingsError, parse_retention_days, settings,
+    DEFAULT_RETENTION_DAYS, SettingsError, parse_retention_days, settings, staff_settings_from_env,
 )
+from staff.tables import AUDIT
 
 EXIT_DB_PROBLEM = 1
 
@@ -68,6 +73,8 @@ class PurgeCounts:
     conversations: int = 0
     events: int = 0
     handoffs: int = 0
+    assessments: int = 0
+    audit_entries: int = 0
 
 
 # ---------------------------------------------------------------------------
@@ -181,11 +188,39 @@ def purge_handoffs(engine: sa.engine.Engine, cutoff: datetime, dry_run: bool) ->
             return connection.execute(
                 sa.select(sa.func.count()).select_from(HANDOFF_TABLE).where(old)
             ).scalar_one()
+        if has_table(engine, STATUS_CHANGES_TABLE.name):  # staff notes go with their record
+            connection.execute(sa.delete(STATUS_CHANGES_TABLE).where(
+                STATUS_CHANGES_TABLE.c.handoff_id.in_(sa.select(HANDOFF_TABLE.c.id).where(old))
+            ))
         return connection.execute(sa.delete(HANDOFF_TABLE).where(old)).rowcount
 
 
+def purge_assessments(engine: sa.engine.Engine, cutoff: float, dry_run: bool) -> int:
+    """Assessment records (and their flags, which carry the same time) before `cutoff`."""
+    old = ASSESSMENT_TABLE.c.assessed_at < cutoff
+    with engine.begin() as connection:
+        if dry_run:
+            return connection.execute(
+                sa.select(sa.func.count()).select_from(ASSESSMENT_TABLE).where(old)
+            ).scalar_one()
+        if has_table(engine, FLAG_TABLE.name):
+            connection.execute(sa.delete(FLAG_TABLE).where(FLAG_TABLE.c.assessed_at < cutoff))
+        return connection.execute(sa.delete(ASSESSMENT_TABLE).where(old)).rowcount
+
+
+def purge_audit(engine: sa.engine.Engine, cutoff: float, dry_run: bool) -> int:
+    old = AUDIT.c.at < cutoff
+    with engine.begin() as connection:
+        if dry_run:
+            return connection.execute(
+                sa.select(sa.func.count()).select_from(AUDIT).where(old)
+            ).scalar_one()
+        return connection.execute(sa.delete(AUDIT).where(old)).rowcount
+
+
 def purge(
-    events_url: sa.engine.URL, handoff_url: sa.engine.URL, cutoff: float, dry_run: bool
+    events_url: sa.engine.URL, handoff_url: sa.engine.URL, cutoff: float, dry_run: bool,
+    audit_cutoff: Optional[float] = None,
 ) -> PurgeCounts:
     if sqlite_file_missing(events_url):
         raise RetentionError(
@@ -210,6 +245,10 @@ def purge(
             if has_table(handoff_engine, HANDOFF_TABLE.name):
                 cutoff_time = datetime.fromtimestamp(cutoff, timezone.utc)
                 counts.handoffs = purge_handoffs(handoff_engine, cutoff_time, dry_run)
+            if has_table(handoff_engine, ASSESSMENT_TABLE.name):
+                counts.assessments = purge_assessments(handoff_engine, cutoff, dry_run)
+            if audit_cutoff is not None and has_table(handoff_engine, AUDIT.name):
+                counts.audit_entries = purge_audit(handoff_engine, audit_cutoff, dry_run)
         finally:
             handoff_engine.dispose()
     return counts
@@ -230,9 +269,10 @@ def retention_days(raw: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = ChineseArgumentParser(
         prog="python -m tools.retention",
-        description="删除超过保留期限的对话记录和转人工记录。一个对话只有在最后一条消息都早于期限时才删除，"
-        "并且整段删除。/ Deletes conversations whose last event is older than the retention "
-        "period (whole conversations only) and older handoff records.",
+        description="删除超过保留期限的对话记录、转人工记录和评估记录。一个对话只有在最后一条消息都早于期限时才删除，"
+        "并且整段删除。员工审计记录保留 AUDIT_RETENTION_DAYS 天（默认 180）。/ Deletes conversations whose "
+        "last event is older than the retention period (whole conversations only), older handoff and "
+        "assessment records, and staff audit entries older than AUDIT_RETENTION_DAYS (180).",
         epilog="示例 / examples:\n"
         "  python -m tools.retention --dry-run\n"
         "  RETENTION_DAYS=90 python -m tools.retention\n"
@@ -292,6 +332,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     days = _resolve_days(args, parser)
     cutoff = time.time() - days * SECONDS_PER_DAY
+    try:
+        audit_days = staff_settings_from_env().audit_retention_days
+    except ValueError as error:
+        parser.error(str(error))
+    audit_cutoff = time.time() - audit_days * SECONDS_PER_DAY
     when = datetime.fromtimestamp(cutoff, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     try:
         events_url, handoff_url = _resolve_urls(args.db_url)
@@ -303,7 +348,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"数据库 / database: {_safe(events_url)}")
         if handoff_url != events_url:
             print(f"转人工记录 / handoff records: {_safe(handoff_url)}")
-        counts = purge(events_url, handoff_url, cutoff, args.dry_run)
+        counts = purge(events_url, handoff_url, cutoff, args.dry_run, audit_cutoff)
     except RetentionError as error:
         print(f"错误 / error: {error}", file=sys.stderr)
         return error.exit_code
@@ -316,14 +361,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             f"试运行，未删除任何数据。将删除 {counts.conversations} 个对话"
             f"（{counts.events} 条事件）和 {counts.handoffs} 条转人工记录。\n"
             f"Dry run, nothing deleted: would delete {counts.conversations} conversations"
-            f" ({counts.events} events) and {counts.handoffs} handoff records."
+            f" ({counts.events} events) and {counts.handoffs} handoff records.\n"
+            f"将删除 {counts.assessments} 条评估记录和 {counts.audit_entries} 条员工审计记录"
+            f"（审计保留 {audit_days} 天）。\n"
+            f"Would delete {counts.assessments} assessment records and {counts.audit_entries}"
+            f" staff audit entries (audit kept {audit_days} days)."
         )
     else:
         print(
             f"已删除 {counts.conversations} 个对话（{counts.events} 条事件）和"
             f" {counts.handoffs} 条转人工记录。\n"
             f"Deleted {counts.conversations} conversations ({counts.events} events)"
-            f" and {counts.handoffs} handoff records."
+            f" and {counts.handoffs} handoff records.\n"
+            f"已删除 {counts.assessments} 条评估记录和 {counts.audit_entries} 条员工审计记录"
+            f"（审计保留 {audit_days} 天）。\n"
+            f"Deleted {counts.assessments} assessment records and {counts.audit_entries}"
+            f" staff audit entries (audit kept {audit_days} days)."
         )
     return 0
 

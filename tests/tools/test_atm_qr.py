@@ -152,7 +152,7 @@ def test_csv_with_bom_crlf_quotes_and_blank_lines():
 
 
 def test_csv_location_column_is_optional_and_other_columns_are_ignored():
-    assert parse_atm_csv("branch, ATM_ID \n朝阳,A1\n海淀,A2\n") == [Atm("A1"), Atm("A2")]
+    assert parse_atm_csv("note, ATM_ID \n朝阳,A1\n海淀,A2\n") == [Atm("A1"), Atm("A2")]
 
 
 @pytest.mark.parametrize(
