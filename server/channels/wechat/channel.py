@@ -24,16 +24,15 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import WeChatException
-from wechatpy.replies import create_reply
 
 from core.settings import Bank, settings as process_settings
 from core.wording import say
 from server.channels.wechat.api import CustomerServiceApi
 from server.channels.wechat.memory import TTLCache
 from server.channels.wechat.protocol import (
-    MAX_CLOCK_SKEW_SECONDS, SUCCESS, TEXT_LIMIT_BYTES, Incoming, Refused, _cdata_safe,
-    chosen_button, parse_wechat_xml, read_message, render_messages, signature_matches,
-    split_for_wechat, timestamp_is_fresh, welcome_text,
+    MAX_CLOCK_SKEW_SECONDS, SUCCESS, TEXT_LIMIT_BYTES, Incoming, Refused, chosen_button,
+    encrypted_reply_xml, parse_wechat_xml, read_message, render_messages, signature_matches,
+    split_for_wechat, text_reply_xml, timestamp_is_fresh, welcome_text,
 )
 from server.channels.wechat.settings import NOT_CONFIGURED, WECHAT_WAIT_SECONDS, WeChatSettings
 from server.guard.limits import body_too_large
@@ -178,7 +177,8 @@ class WeChatInput(InputChannel):
         if reply == SUCCESS:
             return response.text(SUCCESS)
         if self.crypto is not None:
-            reply = self.crypto.encrypt_message(reply, request.args.get("nonce"))
+            reply = encrypted_reply_xml(self.crypto, self.settings.token, self.settings.appid,
+                                        reply, request.args.get("nonce"), int(time.time()))
         return response.text(reply, content_type="application/xml; charset=utf-8")
 
     # --- answers ----------------------------------------------------------------------
@@ -283,7 +283,7 @@ class WeChatInput(InputChannel):
             logger.error("WeChat customer-service message to %s failed: %r", openid, error)
 
     def _text_reply(self, incoming: Incoming, text: str) -> str:
-        return create_reply(_cdata_safe(text), incoming.message, render=True)
+        return text_reply_xml(incoming.openid, incoming.account, text, int(time.time()))
 
     def _in_background(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)
