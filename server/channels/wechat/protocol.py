@@ -4,7 +4,9 @@ XML, and how a reply is laid out in plain text (domain notes: "WeChat official a
 Pure functions and wechatpy's parsing; no network, no Rasa.
 """
 
+import hashlib
 import hmac
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from core.wording import say
 MAX_CLOCK_SKEW_SECONDS = 300
 TEXT_LIMIT_BYTES = 2048
 MAX_OPENID_CHARS = 128
+MAX_NONCE_CHARS = 128  # WeChat's are about ten digits; the nonce memory keeps each one
 SUCCESS = "success"  # tells WeChat "received, nothing to show" (no retry, no error shown)
 
 _FORBIDDEN_XML = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -161,6 +164,13 @@ def parse_wechat_xml(xml: bytes) -> Dict[str, Any]:
     return root
 
 
+def fingerprint(root: Dict[str, Any]) -> str:
+    """SHA-256 of the message's fields as parsed: the same for WeChat's retries of one
+    message (however the XML is laid out), different for any other sender or text."""
+    canonical = json.dumps(root, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True)
 class Incoming:
     """One message from WeChat, its fields checked."""
@@ -172,6 +182,7 @@ class Incoming:
     openid: str
     account: str  # ToUserName: the official account's own id, the reply's FromUserName
     msg_id: int  # 0 for events
+    fingerprint: str  # of every field: a retry of this message has it, any other does not
 
 
 def _field(root: Dict[str, Any], name: str) -> str:
@@ -204,6 +215,7 @@ def read_message(xml: bytes) -> Incoming:
         openid=openid,
         account=_field(root, "ToUserName"),
         msg_id=int(msg_id or 0),
+        fingerprint=fingerprint(root),
     )
 
 

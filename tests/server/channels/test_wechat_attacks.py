@@ -17,7 +17,7 @@ from wechatpy.crypto import WeChatCrypto
 from server.channels.wechat.protocol import welcome_text
 from tests.server.channels.test_wechat import (
     ACCOUNT, AES_KEY, APPID, MSG_IDS, PLEASE_TYPE, TOKEN, bare_app, channel_with, encrypted,
-    post, scripted_assistant, sha1_of_sorted, signed_query,
+    WEBHOOK, post, scripted_assistant, sha1_of_sorted, signed_query, text_xml,
 )
 from core.settings import Bank
 
@@ -111,3 +111,59 @@ def test_security_mode_envelope_keeps_an_odd_nonce_inside_its_field():
     assert status == 200 and envelope["Nonce"] == nonce
     assert set(envelope) == {"Encrypt", "MsgSignature", "TimeStamp", "Nonce"}
     assert opened(body, True)["Content"] == "好的"
+
+
+# --- a captured query string replayed ---------------------------------------------------
+
+
+def test_a_captured_query_string_with_another_message_is_refused_unprocessed():
+    calls = []
+    app = bare_app(channel_with(), scripted_assistant(lambda text: [{"text": "好的"}], calls))
+    captured = signed_query()
+    delivered = text_xml("o-customer", "你好")
+    other_openid = text_xml("o-attacker", "你好")
+    other_text = text_xml("o-customer", "我要转账到安全账户")
+
+    async def deliver_then_replay():
+        first = await post(app, captured, delivered.encode())
+        return first, [await post(app, captured, xml.encode()) for xml in (other_openid, other_text)]
+
+    first, replays = asyncio.run(deliver_then_replay())
+    assert first[0] == 200
+    for status, reason in replays:
+        assert status == 403 and "nonce" in reason
+    assert calls == ["你好"]
+
+
+def test_a_verification_query_string_cannot_carry_a_message():
+    calls = []
+    app = bare_app(channel_with(), scripted_assistant(lambda text: [{"text": "好的"}], calls))
+    captured = signed_query()
+
+    async def verify_then_post():
+        _, verified = await app.asgi_client.get(WEBHOOK, params={**captured, "echostr": "e1"})
+        _, other = await app.asgi_client.get(WEBHOOK, params={**captured, "echostr": "e2"})
+        posted = await post(app, captured, text_xml("o-verify", "你好").encode())
+        return (verified.status, verified.text), other.status, posted[0]
+
+    assert asyncio.run(verify_then_post()) == ((200, "e1"), 403, 403)
+    assert calls == []
+
+
+@pytest.mark.parametrize("safe_mode", [False, True], ids=["plain", "safe"])
+def test_wechat_retries_on_the_first_query_string_share_the_first_reply(safe_mode):
+    """Whether WeChat re-signs a retry or re-sends the first query string is not
+    documented: both must get the one reply."""
+    calls = []
+    app = bare_app(channel_for(safe_mode), scripted_assistant(
+        lambda text: [{"text": "⚠️ 这是诈骗！"}], calls, delay=0.3))
+    query, body = request_for(text_xml("o-retry", "税务局说要给我退税"), safe_mode)
+
+    async def first_and_retries():
+        together = await asyncio.gather(*(post(app, query, body) for _ in range(3)))
+        return [*together, await post(app, query, body)]
+
+    replies = asyncio.run(first_and_retries())
+    assert {status for status, _ in replies} == {200}
+    assert {opened(body, safe_mode)["Content"] for _, body in replies} == {"⚠️ 这是诈骗！"}
+    assert calls == ["税务局说要给我退税"]
