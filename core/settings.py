@@ -92,6 +92,9 @@ class Settings:
     shared_state_redis_url: str = ""
     # Every shared-state key starts with this and ":" (one Redis, several deployments).
     shared_state_key_prefix: str = DEFAULT_SHARED_STATE_KEY_PREFIX
+    # SERVER_WAIT_FOR_PORT: the Rasa server loads its model, then waits until its port is
+    # free before binding it (a spare copy; server/standby.py, deploy/supervise.py).
+    wait_for_port: bool = False
 
 
 def parse_bank(env: Mapping[str, str]) -> Bank:
@@ -237,6 +240,15 @@ def parse_shared_state_key_prefix(env: Mapping[str, str]) -> str:
     return prefix
 
 
+def parse_switch(env: Mapping[str, str], variable: str) -> bool:
+    raw = (env.get(variable) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{variable} 只能是 1 或 0 / {variable} must be 1 or 0, got {raw!r}")
+
+
 def _number(raw: str, kind: Callable[[str], T], default: T) -> Any:
     if not raw:
         return default
@@ -281,6 +293,7 @@ def load(env: Mapping[str, str]) -> Settings:
         shared_state_redis_url=checked(lambda: parse_shared_state_redis_url(env), ""),
         shared_state_key_prefix=checked(
             lambda: parse_shared_state_key_prefix(env), DEFAULT_SHARED_STATE_KEY_PREFIX),
+        wait_for_port=checked(lambda: parse_switch(env, "SERVER_WAIT_FOR_PORT"), False),
     )
     if problems:
         raise SettingsError(

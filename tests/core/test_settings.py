@@ -187,3 +187,13 @@ def test_shared_state_url_and_prefix_of_their_own():
 def test_bad_shared_state_settings_name_the_variable(env, named):
     with pytest.raises(SettingsError, match=named):
         load(env)
+
+
+@pytest.mark.parametrize("raw, wait", [("", False), ("0", False), ("1", True), (" TRUE ", True)])
+def test_wait_for_port_is_a_switch(raw, wait):
+    assert load({"SERVER_WAIT_FOR_PORT": raw}).wait_for_port is wait
+
+
+def test_wait_for_port_refuses_anything_else():
+    with pytest.raises(SettingsError, match="SERVER_WAIT_FOR_PORT"):
+        load({"SERVER_WAIT_FOR_PORT": "sometimes"})
