@@ -28,9 +28,11 @@ import pluggy
 from rasa_sdk.plugin import plugin_manager
 from sanic import Sanic
 from sanic.exceptions import SanicException
+from sanic.http import Http
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from core import http_framing
 from core.settings import action_server_secret_problem, settings
 
 SECRET_ENV = "ACTION_SERVER_SECRET"
@@ -104,6 +106,8 @@ def protect(app: Sanic, secret: str) -> None:
     async def require_secret(request: Request) -> Optional[HTTPResponse]:
         if request.path in OPEN_PATHS or authorised(request.headers.get("authorization"), secret):
             return None
+        if http_framing.being_refused(request):  # malformed on the wire: its 400 says so
+            return None
         logger.warning("refused a %s call without the right secret from %s",
                        request.method, request.ip)
         return _error_response(401)
@@ -145,6 +149,10 @@ def attach_sanic_app_extensions(app: Sanic) -> None:
     logger.info("action server: calls need the %s bearer secret (except %s)",
                 SECRET_ENV, ", ".join(sorted(OPEN_PATHS)))
 
+
+# The same HTTP/1.1 framing rules as the Rasa server's (one malformed request must not
+# freeze the process), in place from the import on, before the app serves.
+http_framing.install(Http)
 
 _this_module = sys.modules[__name__]
 if not plugin_manager().is_registered(_this_module):  # imported again by --auto-reload
