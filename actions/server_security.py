@@ -68,10 +68,16 @@ def authorised(header: Optional[str], secret: str) -> bool:
     """True when the Authorization header is `Bearer <secret>`.
 
     Compared in constant time (as bytes: compare_digest refuses non-ASCII str), so the
-    response time says nothing about how much of a guess was right.
+    response time says nothing about how much of a guess was right. Sanic decodes header
+    bytes that are not UTF-8 as surrogate escapes; encoded back the same way they are the
+    bytes that were sent (plain UTF-8 made them a 500 instead of a 401).
     """
     expected = f"Bearer {secret}".encode("utf-8")
-    return hmac.compare_digest((header or "").encode("utf-8"), expected)
+    try:
+        given = (header or "").encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate no decoder made: not the secret either
+        return False
+    return hmac.compare_digest(given, expected)
 
 
 def error_body(status: int, action_name: Any = None) -> Dict[str, str]:

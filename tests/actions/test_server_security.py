@@ -196,3 +196,14 @@ def test_a_crash_is_logged_by_type_and_place_without_its_message(app, caplog):
         call(app, "post", "/webhook", json=action_call(text="crash " + CUSTOMER_TEXT), headers=RIGHT)
     assert "ValueError" in caplog.text and "_run_or_fail" in caplog.text
     assert "TRACKER-ONLY" not in caplog.text and "验证码" not in caplog.text
+
+
+# ---- hostile input from the wire (issue 15) -----------------------------------------
+
+def test_an_authorization_header_that_is_not_utf8_is_refused_not_a_crash():
+    # Sanic decodes header bytes that are not UTF-8 as surrogate escapes ("\xff" -> "\udcff").
+    for header in ("Bearer \udcff\udcfe", f"Bearer {SECRET}\udcff", "\udc80", "Bearer \ud800"):
+        assert not server_security.authorised(header, SECRET), header
+    secret = "s3cret-\u00e9-" + "x" * 40
+    sent = f"Bearer {secret}".encode("utf-8").decode("utf-8", "surrogateescape")
+    assert server_security.authorised(sent, secret)

@@ -150,6 +150,18 @@ def test_a_well_framed_chunked_turn_is_answered(assistant):
     assert status == 200 and received.count(b"HTTP/1.1 200 OK") == 2, received[:500]
 
 
+def test_a_non_utf8_authorization_header_is_a_401_not_a_500(assistant):
+    call = json.dumps({"next_action": "action_greet", "tracker": {"sender_id": "x"}}).encode()
+    for value in (b"Bearer \xff\xfe", b"Bearer " + assistant.action_secret.encode() + b"\xe9", b"\x80"):
+        status, _, received = exchange(
+            assistant.actions_url,
+            head(b"/webhook", b"Authorization: " + value, b"Content-Type: application/json",
+                 b"Content-Length: %d" % len(call)) + call,
+            seconds=5)
+        assert status == 401, (value, received[:300])
+        assert json.loads(received.split(b"\r\n\r\n", 1)[1]) == {"error": "Unauthorized"}
+
+
 def trickle(url: str, first: bytes, drip: bytes, results: Dict[str, float], name: str) -> None:
     """Sends `first`, then `drip` every second, until the server closes the connection;
     results[name] is how long that took (inf when it never did within 60 s)."""
