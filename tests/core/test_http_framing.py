@@ -1,5 +1,8 @@
-"""The framing rules both servers put in front of Sanic's parser (core/http_framing.py);
-the same rules against the real servers are in tests/e2e/test_framing.py."""
+"""The framing rules both servers put in front of Sanic's parser (core/http_framing.py),
+and the JSON depth count; the same rules against the real servers are in
+tests/e2e/test_framing.py."""
+
+import time
 
 import pytest
 
@@ -7,7 +10,7 @@ from core import http_framing as framing
 from core.http_framing import (
     BAD_CHUNK, BAD_HEADER_LINE, BAD_HEADER_VALUE, BAD_LENGTH, BAD_REQUEST_LINE,
     BAD_TRANSFER_ENCODING, LENGTH_AND_CHUNKED, OBS_FOLD, TOO_LONG, TWO_HOSTS, TWO_LENGTHS,
-    chunk_size, head_refusal, time_limits,
+    chunk_size, head_refusal, json_depth, time_limits,
 )
 
 MAX = 100_000_000  # Sanic's REQUEST_MAX_SIZE
@@ -140,6 +143,37 @@ def test_chunk_refusals_are_400():
 def test_time_limits_are_bounded_by_the_servers_request_timeout():
     assert time_limits(60) == (framing.HEAD_SECONDS, framing.BODY_SECONDS) == (10, 20)
     assert time_limits(5) == (5, 5)
+
+
+# ---- JSON depth ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body, depth", [
+    (b"", 0), (b"1", 0), (b'"x"', 0), (b"{}", 1), (b"[]", 1), (b"[[],{}]", 2),
+    (b'{"sender": "a", "message": "hi", "metadata": {"a": [1, {"b": 2}]}}', 4),
+    (b'{"message": "[[[[[{{{{{"}', 1),  # brackets inside a string do not count
+    (b'{"message": "\\"[[[[[\\\\"}', 1),  # nor after escaped quotes and backslashes
+    (b'["\\\\", [["\\"]"]]]', 3),
+    (b"]]]]][[", 2),  # not JSON: the parser refuses it; no count below zero
+    (b'["unterminated [[[[[[', 1),
+])
+def test_json_depth(body, depth):
+    assert json_depth(body) == depth
+
+
+def test_json_depth_stops_past_the_limit():
+    deep = b'{"sender":"x","message":"hi","metadata":' + b'{"a":' * 1000 + b"1" + b"}" * 1000 + b"}"
+    assert json_depth(deep) == framing.MAX_JSON_DEPTH + 1
+    assert json_depth(b"[" * 33 + b"]" * 33) == 33
+    assert json_depth(b"[" * 32 + b"]" * 32) == 32
+
+
+def test_json_depth_is_cheap_on_hostile_bodies():
+    hostile = [b"[]" * 131_072, b'"\\"' * 87_000, b'"' + b"\\" * 262_000, b"[" * 262_144,
+               b'["' * 131_072]
+    started = time.process_time()
+    for body in hostile:
+        json_depth(body)
+    assert time.process_time() - started < 1.0
 
 
 def test_a_refused_request_is_marked_for_the_apps_own_checks():

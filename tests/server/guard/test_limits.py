@@ -1,8 +1,11 @@
 """Request body limits (server/guard/limits.py)."""
 
+import json
+
 import pytest
 
-from server.guard.limits import body_too_large
+from core.http_framing import MAX_JSON_DEPTH
+from server.guard.limits import body_too_large, refuse_too_deep
 
 
 @pytest.mark.parametrize(
@@ -20,3 +23,50 @@ def test_body_size_by_header_and_by_what_arrived(declared, body, too_large):
     assert body_too_large(declared, body, 100) == too_large
 
 
+
+
+# ---- JSON depth, before the parser (issue 15: ~1,000 levels of metadata gave a 500) ----
+
+class _Request:
+    """What the REST and widget checks read of a Sanic request."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body, self.headers, self.ip = body, {"content-length": str(len(body))}, "127.0.0.1"
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+
+def deep_metadata(depth: int) -> bytes:
+    return (b'{"sender":"x","message":"hi","metadata":' + b'{"a":' * depth + b"1"
+            + b"}" * depth + b"}")
+
+
+def test_a_body_nesting_too_deep_is_refused_with_a_chinese_reason():
+    refusal = refuse_too_deep(deep_metadata(1000))
+    assert refusal.status == 400
+    assert f"嵌套太深（最多{MAX_JSON_DEPTH}层）" in json.loads(refusal.body)["error"]
+    assert refuse_too_deep(deep_metadata(MAX_JSON_DEPTH - 1)) is None  # the body is one more
+    assert refuse_too_deep(deep_metadata(MAX_JSON_DEPTH)).status == 400
+    assert refuse_too_deep(b'{"sender":"x","message":"' + b"[" * 5000 + b'"}') is None
+    assert refuse_too_deep(None) is None and refuse_too_deep(b"") is None
+
+
+@pytest.mark.parametrize("depth", [40, 975, 1000, 1023, 5000])
+def test_the_rest_and_widget_checks_refuse_deep_json_before_parsing_it(monkeypatch, depth):
+    from server.channels import rest
+
+    parsed = []
+    monkeypatch.setattr(_Request, "json", property(lambda request: parsed.append(1)))
+    refusal = rest.refuse_unanswerable(_Request(deep_metadata(depth)), limits=None)
+    assert refusal is not None and refusal.status == 400, depth
+    assert "嵌套太深" in json.loads(refusal.body)["error"] and parsed == []
+
+
+def test_ordinary_metadata_still_passes():
+    from server.channels import rest
+
+    body = json.dumps({"sender": "x", "message": "你好",
+                       "metadata": {"entry": {"atm_id": "ATM-0001", "v": [1, {"x": 2}]}}})
+    assert rest.refuse_bad_body(_Request(body.encode())) is None
