@@ -5,6 +5,12 @@ The action server answers only Rasa: every call except GET /health must carry
 the variable the action server refuses to start: a server that runs actions for anyone
 who can reach the port would hand out conversations and write handoff records.
 
+A call's body is bounded before it is parsed: MAX_CALL_BYTES (Sanic's REQUEST_MAX_SIZE,
+so a bigger one is refused while it arrives; also once inflated, when Rasa compresses its
+calls) and MAX_CALL_DEPTH levels of JSON nesting. A body that is not JSON, or not shaped
+like Rasa's action call, is a 400 before any action sees it. Holding the secret does not
+make a malformed or hostile body good input.
+
 rasa_sdk's own error responses echo the request (the whole tracker on a 500, the action
 name on a 404); here every error response is a short fixed JSON body and errors are
 logged without the exception's message, which may quote what the customer typed.
@@ -21,8 +27,9 @@ import logging
 import re
 import sys
 import traceback
+import zlib
 from http import HTTPStatus
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import pluggy
 from rasa_sdk.plugin import plugin_manager
@@ -41,6 +48,15 @@ OPEN_PATHS = frozenset({"/health"})
 # Rasa turns a 400 into ActionExecutionRejection and needs `action_name` for it. The name
 # comes from an action that was found and ran, but is checked anyway before it is sent.
 ACTION_NAME = re.compile(r"[A-Za-z0-9_]{1,100}")
+# Rasa's calls nest 8 levels (9 with the widget's metadata; measured on real
+# conversations), plus the depth of the customer's metadata, which the channels allow up
+# to http_framing.MAX_JSON_DEPTH. Twice that leaves room and stops ~1,000-level bodies.
+MAX_CALL_DEPTH = 2 * http_framing.MAX_JSON_DEPTH
+# A real call is about 150 KB (the domain is most of it); with the bounded history and the
+# longest messages the channels accept (120 KB of JSON each) a few MB at most.
+MAX_CALL_BYTES = 8 * 1024 * 1024
+TOO_DEEP = {"error": f"请求体嵌套太深（最多{MAX_CALL_DEPTH}层）。"}
+TOO_LARGE = {"error": f"请求太大（解压后最多{MAX_CALL_BYTES // (1024 * 1024)}MB）。"}
 
 logger = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
@@ -91,6 +107,64 @@ def error_body(status: int, action_name: Any = None) -> Dict[str, str]:
     return {"error": phrase}
 
 
+def _is(value: Any, kind: type, optional: bool = True) -> bool:
+    return isinstance(value, kind) or (optional and value is None)
+
+
+def _objects(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(v, dict) for v in value))
+
+
+def call_shape_problem(call: Any) -> Optional[str]:
+    """What in a decoded body is not shaped like Rasa's action call, as far as rasa_sdk
+    and the actions rely on it, or None. A hostile shape made actions crash with a 500."""
+    if not isinstance(call, dict):
+        return "not an object"
+    if not isinstance(call.get("next_action"), str) or not _is(call.get("version"), str):
+        return "next_action or version"
+    if not _is(call.get("domain"), dict):
+        return "domain"
+    tracker = call.get("tracker")
+    if not isinstance(tracker, dict) or not isinstance(tracker.get("sender_id"), str):
+        return "tracker"
+    if not (_is(tracker.get("slots"), dict) and _is(tracker.get("latest_message"), dict)
+            and _objects(tracker.get("events")) and _is(tracker.get("paused"), bool)
+            and _is(tracker.get("followup_action"), str)
+            and _is(tracker.get("active_loop"), dict)
+            and _is(tracker.get("latest_action_name"), str)):
+        return "tracker fields"
+    message = tracker.get("latest_message") or {}
+    if not (_is(message.get("text"), str) and _is(message.get("intent"), dict)
+            and _objects(message.get("entities")) and _is(message.get("metadata"), dict)):
+        return "latest_message fields"
+    return None
+
+
+def read_call(body: bytes, content_encoding: Optional[str]) -> Tuple[Any, Optional[Tuple[int, Any]]]:
+    """The action call in a request body, or why not: (status, reason body or None for
+    the generic one). Checked in this order, each before the next step walks the body:
+    inflated size, nesting depth, JSON, shape."""
+    if content_encoding == "deflate":  # as rasa_sdk decides it
+        inflater = zlib.decompressobj()
+        try:
+            body = inflater.decompress(body, MAX_CALL_BYTES + 1)
+        except zlib.error:
+            return None, (400, None)
+        if len(body) > MAX_CALL_BYTES:
+            return None, (413, TOO_LARGE)
+        if not inflater.eof:
+            return None, (400, None)
+    if http_framing.json_depth(body, MAX_CALL_DEPTH) > MAX_CALL_DEPTH:
+        return None, (400, TOO_DEEP)
+    try:
+        call = json.loads(body)
+    except (ValueError, RecursionError):
+        return None, (400, None)
+    if call_shape_problem(call):
+        return None, (400, None)
+    return call, None
+
+
 def _action_name(body: bytes) -> Any:
     try:
         return json.loads(body).get("action_name")
@@ -106,7 +180,9 @@ def _error_response(status: int, action_name: Any = None) -> HTTPResponse:
 
 
 def protect(app: Sanic, secret: str) -> None:
-    """Add the secret check, the generic error bodies and the quiet error log to app."""
+    """Add the secret check, the body bounds, the generic error bodies and the quiet error
+    log to app."""
+    app.config.REQUEST_MAX_SIZE = MAX_CALL_BYTES
 
     @app.on_request
     async def require_secret(request: Request) -> Optional[HTTPResponse]:
@@ -118,10 +194,30 @@ def protect(app: Sanic, secret: str) -> None:
                        request.method, request.ip)
         return _error_response(401)
 
+    @app.on_request
+    async def refuse_malformed_calls(request: Request) -> Optional[HTTPResponse]:
+        # After the secret check (middleware runs in order), before rasa_sdk parses it.
+        if request.method != "POST" or request.path != "/webhook" or http_framing.being_refused(request):
+            return None
+        call, refusal = read_call(request.body or b"", request.headers.get("Content-Encoding"))
+        if refusal is None:
+            if request.headers.get("Content-Encoding") != "deflate":
+                request.parsed_json = call  # rasa_sdk's request.json: not parsed twice
+            return None
+        status, reason = refusal
+        logger.warning("refused a malformed action call (%d %s)", status,
+                       (reason or error_body(status))["error"])
+        if reason is None:
+            return _error_response(status)
+        request.ctx.own_reason = True
+        return HTTPResponse(json.dumps(reason, ensure_ascii=False), status=status,
+                            content_type="application/json")
+
     @app.on_response
     async def generic_errors(request: Request, response: HTTPResponse) -> None:
-        # rasa_sdk's webhook returns its own 400/404 bodies (error text, action name).
-        if response.status >= 400:
+        # rasa_sdk's webhook returns its own 400/404 bodies (error text, action name);
+        # this module's own refusals are already short and fixed.
+        if response.status >= 400 and not getattr(request.ctx, "own_reason", False):
             response.body = json.dumps(
                 error_body(response.status, _action_name(response.body or b""))
             ).encode("utf-8")

@@ -176,12 +176,13 @@ def test_the_right_secret_runs_the_action(app):
      {"error": "action rejected execution", "action_name": "action_check_number"}),
     # rasa_sdk: 500 with the exception's message and the whole request body.
     ({"json": action_call(text="crash " + CUSTOMER_TEXT)}, 500, {"error": "Internal Server Error"}),
-    ({"json": {**action_call(), "tracker": None}}, 500, {"error": "Internal Server Error"}),
-    # Not JSON, and JSON that is not an action call.
+    # Not JSON, and JSON that is not an action call (the first one was a 500 in rasa_sdk).
+    ({"json": {**action_call(), "tracker": None}}, 400, {"error": "Bad Request"}),
     ({"content": b'{"tracker": "' + CUSTOMER_TEXT.encode() + b'"'}, 400, {"error": "Bad Request"}),
     ({"content": b"null"}, 400, {"error": "Bad Request"}),
+    # A deflated body that does not inflate: a 500 in rasa_sdk.
     ({"content": b"\x78\x9c" + CUSTOMER_TEXT.encode(), "headers": {**RIGHT, "Content-Encoding": "deflate"}},
-     500, {"error": "Internal Server Error"}),
+     400, {"error": "Bad Request"}),
 ])
 def test_error_responses_are_short_and_never_echo_the_request(app, caplog, kwargs, status, expected):
     kwargs = {"headers": RIGHT, **kwargs}
@@ -207,3 +208,66 @@ def test_an_authorization_header_that_is_not_utf8_is_refused_not_a_crash():
     secret = "s3cret-\u00e9-" + "x" * 40
     sent = f"Bearer {secret}".encode("utf-8").decode("utf-8", "surrogateescape")
     assert server_security.authorised(sent, secret)
+
+
+def deep_call(depth: int) -> bytes:
+    call = json.dumps(action_call())
+    return call.replace('"slots": {}', '"slots": {"x": ' + "[" * depth + "1" + "]" * depth + "}")\
+        .encode()
+
+
+def test_a_call_nesting_too_deep_is_refused_before_parsing_with_a_chinese_reason(app):
+    status, body = call(app, "post", "/webhook", content=deep_call(1000), headers=RIGHT)
+    assert status == 400
+    assert json.loads(body) == server_security.TOO_DEEP and "嵌套太深" in body
+    # Without the secret it is a 401 like any other call.
+    status, body = call(app, "post", "/webhook", content=deep_call(1000))
+    assert (status, json.loads(body)) == (401, {"error": "Unauthorized"})
+
+
+def test_a_real_call_is_far_from_the_depth_limit(app):
+    # The deepest measured call is 9 levels; customers' metadata adds up to 31.
+    status, _ = call(app, "post", "/webhook", content=deep_call(40), headers=RIGHT)
+    assert status == 200
+
+
+def test_the_action_server_bounds_the_size_of_a_call(app):
+    assert app.config.REQUEST_MAX_SIZE == server_security.MAX_CALL_BYTES < 100_000_000
+
+
+def test_a_deflated_call_is_bounded_once_inflated(app):
+    import zlib
+
+    deflated = {**RIGHT, "Content-Encoding": "deflate"}
+    status, body = call(app, "post", "/webhook", headers=deflated,
+                        content=zlib.compress(json.dumps(action_call()).encode()))
+    assert status == 200 and "responses" in json.loads(body)
+    bomb = zlib.compress(b" " * (server_security.MAX_CALL_BYTES + 1), 9)  # 8 KB that inflates to 8 MB
+    status, body = call(app, "post", "/webhook", headers=deflated, content=bomb)
+    assert (status, json.loads(body)) == (413, server_security.TOO_LARGE)
+    status, _ = call(app, "post", "/webhook", headers=deflated,
+                     content=zlib.compress(deep_call(1000)))
+    assert status == 400
+    truncated = zlib.compress(json.dumps(action_call()).encode())[:-6]
+    assert call(app, "post", "/webhook", headers=deflated, content=truncated)[0] == 400
+
+
+@pytest.mark.parametrize("change", [
+    {"next_action": None}, {"next_action": 1}, {"version": 3}, {"domain": []},
+    {"tracker": []}, {"tracker": {"slots": {}}}, {"tracker": {"sender_id": 1}},
+    {"tracker": {"sender_id": "s", "slots": []}},
+    {"tracker": {"sender_id": "s", "latest_message": "text"}},
+    {"tracker": {"sender_id": "s", "events": [1]}},
+    {"tracker": {"sender_id": "s", "events": {"event": "user"}}},
+    {"tracker": {"sender_id": "s", "active_loop": "form"}},
+    {"tracker": {"sender_id": "s", "paused": "no"}},
+    {"tracker": {"sender_id": "s", "latest_message": {"text": 1}}},
+    {"tracker": {"sender_id": "s", "latest_message": {"intent": "greet"}}},
+    {"tracker": {"sender_id": "s", "latest_message": {"entities": ["x"]}}},
+    {"tracker": {"sender_id": "s", "latest_message": {"metadata": []}}},
+])
+def test_a_call_not_shaped_like_rasas_is_a_400_before_any_action_runs(app, change):
+    status, body = call(app, "post", "/webhook", json={**action_call(), **change}, headers=RIGHT)
+    assert (status, json.loads(body)) == (400, {"error": "Bad Request"})
+    assert server_security.call_shape_problem({**action_call(), **change})
+    assert server_security.call_shape_problem(action_call()) is None
