@@ -76,6 +76,7 @@ HEAD_TOO_LARGE = Refusal(413, "request head exceeds the size limit")
 LENGTH_AND_CHUNKED = Refusal(400, "Content-Length and Transfer-Encoding together")
 BAD_TRANSFER_ENCODING = Refusal(400, "only Transfer-Encoding: chunked is accepted")
 TWO_HOSTS = Refusal(400, "more than one Host")
+BAD_EXPECT = Refusal(417, "only Expect: 100-continue is accepted")
 BAD_CHUNK = Refusal(400, "bad chunked encoding")
 TRAILERS = Refusal(400, "chunked trailers are not accepted")
 HEAD_TIMEOUT = Refusal(408, "request head not received in time")
@@ -113,6 +114,8 @@ def head_refusal(head: bytes, max_body_bytes: int) -> Optional[Refusal]:
             encodings.append(value)
         elif name == b"host":
             hosts += 1
+        elif name == b"expect" and value.lstrip(_OWS).lower() != b"100-continue":
+            return BAD_EXPECT  # Sanic's 417 too, but raised where the app cannot tell
     if hosts > 1:
         return TWO_HOSTS
     if len(lengths) > 1:
@@ -195,14 +198,15 @@ async def _checked_request_header(self):
 
 
 async def _checked_read(self):
-    await self._framing_before_read()
+    if await self._framing_before_read():
+        return None  # the rest of a body nobody reads was refused: no more of it
     return await self._framing_unchecked_read()
 
 
 def install(http_class: Any) -> None:
     """Put the rules in front of Sanic's Http.http1_request_header and Http.read, once.
 
-    A refused head gets the refusal's status (400, 413 or 408) and the connection is
+    A refused head gets the refusal's status (400, 408, 413 or 417) and the connection is
     closed; so does a body that breaks the chunked framing or does not arrive in time.
     """
     if getattr(http_class, "_framing_installed", False):
@@ -210,10 +214,14 @@ def install(http_class: Any) -> None:
     import asyncio
     from weakref import WeakKeyDictionary
 
-    from sanic.exceptions import InvalidUsage, PayloadTooLarge, RequestTimeout
+    from sanic.exceptions import (
+        HeaderExpectationFailed, InvalidUsage, PayloadTooLarge, RequestTimeout,
+    )
+    from sanic.http import Stage
     from sanic.touchup import TouchUp
 
-    exceptions = {400: InvalidUsage, 408: RequestTimeout, 413: PayloadTooLarge}
+    exceptions = {400: InvalidUsage, 408: RequestTimeout, 413: PayloadTooLarge,
+                  417: HeaderExpectationFailed}
     body_deadlines: "WeakKeyDictionary[Any, float]" = WeakKeyDictionary()
 
     def refuse(http: Any, refusal: Refusal) -> None:
@@ -272,9 +280,20 @@ def install(http_class: Any) -> None:
         if http.request_body:
             body_deadline(http)
 
-    async def before_read(http: Any) -> None:
+    async def before_read(http: Any) -> bool:
         """Make sure what Sanic's read() needs next is in the buffer, in time, and that
-        a chunk header is well formed; Sanic's read() then never waits itself."""
+        a chunk header is well formed; Sanic's read() then never waits itself. True when
+        the body is refused after the response went out (Sanic reads what a handler left
+        unread, e.g. a GET's body, to keep the connection): the connection just closes."""
+        try:
+            await check_before_read(http)
+        except (InvalidUsage, PayloadTooLarge, RequestTimeout):
+            if http.stage is Stage.HANDLER:
+                raise  # the handler's read: its error response says why
+            return True
+        return False
+
+    async def check_before_read(http: Any) -> None:
         if not http.request_body:
             return
         if http.expecting_continue:  # as Sanic's read() does first: the client waits for it
