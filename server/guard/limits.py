@@ -40,3 +40,16 @@ def refuse_too_deep(
             status=400,
         )
     return None
+
+
+def refuse_not_utf8(body: Optional[bytes]) -> Optional[response.HTTPResponse]:
+    """400 for a body that is not UTF-8 (RFC 8259: JSON is). Sanic parses with ujson 5,
+    which turns some invalid sequences (a GBK-encoded message) into a str holding a
+    "code point" past U+10FFFF: an object that breaks the C code handling it later (a
+    SystemError inside the NLU's OpenCC, and the customer got the safe reply). Found by
+    bench/fuzz.py."""
+    try:
+        (body or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        return response.json({"error": "请求体必须是UTF-8编码的JSON。"}, status=400)
+    return None
