@@ -8,8 +8,8 @@ who can reach the port would hand out conversations and write handoff records.
 A call's body is bounded before it is parsed: MAX_CALL_BYTES (Sanic's REQUEST_MAX_SIZE,
 so a bigger one is refused while it arrives; also once inflated, when Rasa compresses its
 calls) and MAX_CALL_DEPTH levels of JSON nesting. A body that is not JSON, or not shaped
-like Rasa's action call, is a 400 before any action sees it. Holding the secret does not
-make a malformed or hostile body good input.
+like Rasa's action call (actions/call_shape.py), is a 400 before any action sees it.
+Holding the secret does not make a malformed or hostile body good input.
 
 rasa_sdk's own error responses echo the request (the whole tracker on a 500, the action
 name on a 404); here every error response is a short fixed JSON body and errors are
@@ -39,6 +39,7 @@ from sanic.http import Http
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.call_shape import call_problem
 from core import http_framing
 from core.settings import action_server_secret_problem, settings
 
@@ -107,39 +108,6 @@ def error_body(status: int, action_name: Any = None) -> Dict[str, str]:
     return {"error": phrase}
 
 
-def _is(value: Any, kind: type, optional: bool = True) -> bool:
-    return isinstance(value, kind) or (optional and value is None)
-
-
-def _objects(value: Any) -> bool:
-    return value is None or (isinstance(value, list) and all(isinstance(v, dict) for v in value))
-
-
-def call_shape_problem(call: Any) -> Optional[str]:
-    """What in a decoded body is not shaped like Rasa's action call, as far as rasa_sdk
-    and the actions rely on it, or None. A hostile shape made actions crash with a 500."""
-    if not isinstance(call, dict):
-        return "not an object"
-    if not isinstance(call.get("next_action"), str) or not _is(call.get("version"), str):
-        return "next_action or version"
-    if not _is(call.get("domain"), dict):
-        return "domain"
-    tracker = call.get("tracker")
-    if not isinstance(tracker, dict) or not isinstance(tracker.get("sender_id"), str):
-        return "tracker"
-    if not (_is(tracker.get("slots"), dict) and _is(tracker.get("latest_message"), dict)
-            and _objects(tracker.get("events")) and _is(tracker.get("paused"), bool)
-            and _is(tracker.get("followup_action"), str)
-            and _is(tracker.get("active_loop"), dict)
-            and _is(tracker.get("latest_action_name"), str)):
-        return "tracker fields"
-    message = tracker.get("latest_message") or {}
-    if not (_is(message.get("text"), str) and _is(message.get("intent"), dict)
-            and _objects(message.get("entities")) and _is(message.get("metadata"), dict)):
-        return "latest_message fields"
-    return None
-
-
 def read_call(body: bytes, content_encoding: Optional[str]) -> Tuple[Any, Optional[Tuple[int, Any]]]:
     """The action call in a request body, or why not: (status, reason body or None for
     the generic one). Checked in this order, each before the next step walks the body:
@@ -160,7 +128,7 @@ def read_call(body: bytes, content_encoding: Optional[str]) -> Tuple[Any, Option
         call = json.loads(body)
     except (ValueError, RecursionError):
         return None, (400, None)
-    if call_shape_problem(call):
+    if call_problem(call):
         return None, (400, None)
     return call, None
 

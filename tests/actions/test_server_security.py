@@ -19,6 +19,7 @@ from sanic import Sanic
 from sanic_testing.testing import SanicASGITestClient
 
 from actions import server_security
+from actions.call_shape import call_problem
 from actions.checks import ActionCheckNumber
 from actions.server_security import SECRET_ENV, MissingSecret
 from core.settings import MIN_ACTION_SECRET_LENGTH as MIN_SECRET_LENGTH
@@ -269,5 +270,5 @@ def test_a_deflated_call_is_bounded_once_inflated(app):
 def test_a_call_not_shaped_like_rasas_is_a_400_before_any_action_runs(app, change):
     status, body = call(app, "post", "/webhook", json={**action_call(), **change}, headers=RIGHT)
     assert (status, json.loads(body)) == (400, {"error": "Bad Request"})
-    assert server_security.call_shape_problem({**action_call(), **change})
-    assert server_security.call_shape_problem(action_call()) is None
+    assert call_problem({**action_call(), **change})
+    assert call_problem(action_call()) is None
