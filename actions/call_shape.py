@@ -1,10 +1,17 @@
 """What an action call must look like before rasa_sdk and the actions read it.
 
 Rasa's calls always have this shape (tracker.current_state() and the domain as a dict).
-A body that only looks like one (a string where the latest message goes, a list where
-a slot's text goes, an event without "event") made rasa_sdk or an action crash: a 500
-to whoever holds the secret, found by bench/fuzz.py. actions/server_security.py refuses
-such a call with a 400 before any action runs.
+A body that only looks like one (null slots, a string where the latest message goes, an
+event without "event") made rasa_sdk or an action crash: a 500 to whoever holds the
+secret, found by bench/fuzz.py. actions/server_security.py refuses such a call with a
+400 before any action runs (call_problem).
+
+Values are another matter: a customer can put any JSON into an entity, and through it
+into a slot, by typing `/intent{"atm_id": {"nested": [1, 2]}}` (issue 15; stopped on the
+Rasa side elsewhere). Refusing those calls would fail every later action of that
+conversation, so drop_mistyped_values removes what does not fit instead (an entity value
+that is not a plain value, a slot value not of its domain.yml type) and the action runs
+as if it had not been given.
 
 Only what is read is checked: rasa_sdk's Tracker.from_dict, slots_to_validate and
 FormValidationAction.domain_slots, and the actions (latest_message's text, intent and
@@ -14,7 +21,7 @@ entities, the user events' text and parse data, the slots declared in domain.yml
 from functools import lru_cache
 from numbers import Real
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import yaml
 
@@ -48,8 +55,7 @@ def _fields(**checks: Check) -> Check:
 
 
 def _entity(value: Any) -> bool:
-    return (isinstance(value, dict) and isinstance(value.get("entity"), str)
-            and "value" in value and _scalar(value["value"]))
+    return isinstance(value, dict) and isinstance(value.get("entity"), str) and "value" in value
 
 
 _parse_data = _fields(text=optional(str), metadata=optional(dict), entities=_list_of(_entity),
@@ -80,9 +86,6 @@ def declared_slots() -> Dict[str, Check]:
             for name, spec in slots.items()}
 
 
-def _slots(value: Any) -> bool:
-    return isinstance(value, dict) and all(
-        check(value[name]) for name, check in declared_slots().items() if name in value)
 
 
 def _present(check: Check) -> Check:
@@ -92,7 +95,7 @@ def _present(check: Check) -> Check:
 
 _TRACKER = {
     "sender_id": lambda value: isinstance(value, str),
-    "slots": _present(_slots),
+    "slots": _present(lambda value: isinstance(value, dict)),
     "latest_message": _present(_parse_data),
     "events": _present(_list_of(_event)),
     "active_loop": _present(optional(dict)),
@@ -132,3 +135,27 @@ def call_problem(call: Any) -> Optional[str]:
     if "sender_id" not in tracker:
         return "tracker.sender_id"
     return None
+
+
+def drop_mistyped_values(call: Dict[str, Any]) -> List[str]:
+    """Removes, from a call that passed call_problem, the entities whose value is not a
+    plain value (str, number, bool, null) and sets to null the slots whose value is not
+    of their domain.yml type. Returns where it did (paths, never the values)."""
+    dropped: List[str] = []
+    tracker = call["tracker"]
+    slots = tracker.get("slots") or {}
+    for name, check in declared_slots().items():
+        if name in slots and not check(slots[name]):
+            slots[name] = None
+            dropped.append(f"tracker.slots.{name}")
+    messages = [("tracker.latest_message", tracker.get("latest_message"))] + [
+        (f"tracker.events[{i}].parse_data", event.get("parse_data"))
+        for i, event in enumerate(tracker.get("events") or []) if event["event"] == "user"]
+    for where, message in messages:
+        entities = (message or {}).get("entities")
+        if entities:
+            kept = [entity for entity in entities if _scalar(entity["value"])]
+            if len(kept) < len(entities):
+                message["entities"] = kept
+                dropped.append(f"{where}.entities")
+    return dropped

@@ -39,7 +39,7 @@ from sanic.http import Http
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.call_shape import call_problem
+from actions.call_shape import call_problem, drop_mistyped_values
 from core import http_framing
 from core.settings import action_server_secret_problem, settings
 
@@ -111,7 +111,8 @@ def error_body(status: int, action_name: Any = None) -> Dict[str, str]:
 def read_call(body: bytes, content_encoding: Optional[str]) -> Tuple[Any, Optional[Tuple[int, Any]]]:
     """The action call in a request body, or why not: (status, reason body or None for
     the generic one). Checked in this order, each before the next step walks the body:
-    inflated size, nesting depth, JSON, shape."""
+    inflated size, nesting depth, JSON, shape; then mistyped values are left out
+    (actions/call_shape.py)."""
     if content_encoding == "deflate":  # as rasa_sdk decides it
         inflater = zlib.decompressobj()
         try:
@@ -128,8 +129,13 @@ def read_call(body: bytes, content_encoding: Optional[str]) -> Tuple[Any, Option
         call = json.loads(body)
     except (ValueError, RecursionError):
         return None, (400, None)
-    if call_problem(call):
+    problem = call_problem(call)
+    if problem:
+        logger.warning("refused an action call not shaped like Rasa's (%s)", problem)
         return None, (400, None)
+    dropped = drop_mistyped_values(call)
+    if dropped:
+        logger.warning("action call: values not of their type left out (%s)", ", ".join(dropped))
     return call, None
 
 
@@ -169,8 +175,11 @@ def protect(app: Sanic, secret: str) -> None:
             return None
         call, refusal = read_call(request.body or b"", request.headers.get("Content-Encoding"))
         if refusal is None:
-            if request.headers.get("Content-Encoding") != "deflate":
-                request.parsed_json = call  # rasa_sdk's request.json: not parsed twice
+            # What rasa_sdk reads is the call checked here (request.json), not the body
+            # again: parsed once, inflated once, mistyped values left out.
+            request.parsed_json = call
+            if "content-encoding" in request.headers:
+                del request.headers["content-encoding"]
             return None
         status, reason = refusal
         logger.warning("refused a malformed action call (%d %s)", status,

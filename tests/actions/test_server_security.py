@@ -272,3 +272,17 @@ def test_a_call_not_shaped_like_rasas_is_a_400_before_any_action_runs(app, chang
     assert (status, json.loads(body)) == (400, {"error": "Bad Request"})
     assert call_problem({**action_call(), **change})
     assert call_problem(action_call()) is None
+
+
+def test_values_of_the_wrong_type_are_left_out_and_the_action_runs(app, caplog):
+    import zlib
+
+    body = action_call(action="action_follow_up")
+    body["tracker"]["slots"] = {"scam_type": ["tax_refund"], "atm_id": {"nested": [1, 2]}}
+    body["tracker"]["latest_message"]["entities"] = [{"entity": "scam_type", "value": ["x"]}]
+    with caplog.at_level(logging.WARNING):
+        assert call(app, "post", "/webhook", json=body, headers=RIGHT)[0] == 200
+        deflated = {**RIGHT, "Content-Encoding": "deflate"}
+        assert call(app, "post", "/webhook", headers=deflated,
+                    content=zlib.compress(json.dumps(body).encode()))[0] == 200
+    assert "tracker.slots.scam_type" in caplog.text and "nested" not in caplog.text
