@@ -12,8 +12,8 @@ MODEL := models/assistant.tar.gz
 # Training depends on what the model is made of; nothing else triggers a retrain.
 TRAIN_INPUTS := config.yml domain.yml $(shell find data -type f) $(wildcard server/nlu/*.py) core/text.py
 
-.PHONY: help install run run-scaled train validate test lint shell bench bench-nlu bench-staff qr purge \
-	staff-user report clean
+.PHONY: help install run run-scaled train validate test lint shell bench bench-nlu bench-staff fuzz qr \
+	purge staff-user report clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -72,6 +72,11 @@ bench-nlu: $(MODEL) ## 5-fold cross-validation, hold-out accuracy, training time
 
 bench-staff: $(INSTALLED) ## staff console: report query time over 1M events (SQLite, PostgreSQL), page p95 under load
 	nice $(PY) bench/staff_report.py $(if $(EVENTS),--events $(EVENTS))
+
+# Outside make test's time budget (about a quarter of an hour); its quick slice,
+# tests/e2e/test_fuzz.py, is in make test. Figures: docs/security.md.
+fuzz: $(MODEL) ## 10,000 hostile requests per public endpoint against both real servers; 0 5xx
+	nice $(PY) bench/fuzz.py $(if $(FUZZ_PER_ENDPOINT),--per-endpoint $(FUZZ_PER_ENDPOINT))
 
 qr: $(INSTALLED) ## ATM QR codes and printable signs: make qr ATM=ATM-001 or CSV=atms.csv
 	$(PY) -m tools.atm_qr $(if $(ATM),--atm '$(ATM)') $(if $(CSV),--csv '$(CSV)') --sign

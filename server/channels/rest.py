@@ -16,7 +16,7 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 from server.guard.error_pages import render_error_pages_safely
-from server.guard.limits import refuse_oversized
+from server.guard.limits import refuse_not_utf8, refuse_oversized, refuse_too_deep
 from server.guard.rate_limit import RequestLimits, refuse_too_fast, shared_limits
 from server.guard.turns import TurnGuard
 
@@ -58,6 +58,10 @@ def request_problem(body: Any) -> Optional[str]:
 
 def refuse_bad_body(request: Request) -> Optional[response.HTTPResponse]:
     """A 400 with the reason for a POST body that cannot be answered, else None."""
+    # Before the JSON parser walks it: how deep it nests, and that it is UTF-8 at all.
+    unparsable = refuse_too_deep(request.body) or refuse_not_utf8(request.body)
+    if unparsable:
+        return unparsable
     try:
         body = request.json  # parsed once; the handler reads the same cache
     except InvalidUsage:

@@ -7,7 +7,9 @@ starts, in every profile:
                    on a kept connection;
 - nlu_cache.py     the NLU result of a short text seen before;
 - graph_runner.py  the model graph run without dask's scheduler;
-- the start-up objects frozen for the garbage collector at the first turn (below).
+- the start-up objects frozen for the garbage collector at the first turn (below);
+- and, not a speed-up, core/http_framing.py's rules in front of Sanic's HTTP/1.1 parser
+  (one malformed request must not freeze the server: issue 15).
 
 The tracker store (tracker_store.py) is named in the endpoints file like any other.
 """
@@ -17,7 +19,9 @@ import logging
 from typing import Any
 
 from rasa.core.agent import Agent
+from sanic.http import Http
 
+from core import http_framing
 from server.runtime import action_calls, graph_runner, nlu_cache
 
 logger = logging.getLogger(__name__)
@@ -42,6 +46,7 @@ def install() -> None:
     global _installed
     if _installed:
         return
+    http_framing.install(Http)
     action_calls.install()
     nlu_cache.install()
     graph_runner.install()

@@ -19,6 +19,7 @@ from sanic import Sanic
 from sanic_testing.testing import SanicASGITestClient
 
 from actions import server_security
+from actions.call_shape import call_problem
 from actions.checks import ActionCheckNumber
 from actions.server_security import SECRET_ENV, MissingSecret
 from core.settings import MIN_ACTION_SECRET_LENGTH as MIN_SECRET_LENGTH
@@ -176,12 +177,13 @@ def test_the_right_secret_runs_the_action(app):
      {"error": "action rejected execution", "action_name": "action_check_number"}),
     # rasa_sdk: 500 with the exception's message and the whole request body.
     ({"json": action_call(text="crash " + CUSTOMER_TEXT)}, 500, {"error": "Internal Server Error"}),
-    ({"json": {**action_call(), "tracker": None}}, 500, {"error": "Internal Server Error"}),
-    # Not JSON, and JSON that is not an action call.
+    # Not JSON, and JSON that is not an action call (the first one was a 500 in rasa_sdk).
+    ({"json": {**action_call(), "tracker": None}}, 400, {"error": "Bad Request"}),
     ({"content": b'{"tracker": "' + CUSTOMER_TEXT.encode() + b'"'}, 400, {"error": "Bad Request"}),
     ({"content": b"null"}, 400, {"error": "Bad Request"}),
+    # A deflated body that does not inflate: a 500 in rasa_sdk.
     ({"content": b"\x78\x9c" + CUSTOMER_TEXT.encode(), "headers": {**RIGHT, "Content-Encoding": "deflate"}},
-     500, {"error": "Internal Server Error"}),
+     400, {"error": "Bad Request"}),
 ])
 def test_error_responses_are_short_and_never_echo_the_request(app, caplog, kwargs, status, expected):
     kwargs = {"headers": RIGHT, **kwargs}
@@ -196,3 +198,91 @@ def test_a_crash_is_logged_by_type_and_place_without_its_message(app, caplog):
         call(app, "post", "/webhook", json=action_call(text="crash " + CUSTOMER_TEXT), headers=RIGHT)
     assert "ValueError" in caplog.text and "_run_or_fail" in caplog.text
     assert "TRACKER-ONLY" not in caplog.text and "验证码" not in caplog.text
+
+
+# ---- hostile input from the wire (issue 15) -----------------------------------------
+
+def test_an_authorization_header_that_is_not_utf8_is_refused_not_a_crash():
+    # Sanic decodes header bytes that are not UTF-8 as surrogate escapes ("\xff" -> "\udcff").
+    for header in ("Bearer \udcff\udcfe", f"Bearer {SECRET}\udcff", "\udc80", "Bearer \ud800"):
+        assert not server_security.authorised(header, SECRET), header
+    secret = "s3cret-\u00e9-" + "x" * 40
+    sent = f"Bearer {secret}".encode("utf-8").decode("utf-8", "surrogateescape")
+    assert server_security.authorised(sent, secret)
+
+
+def deep_call(depth: int) -> bytes:
+    call = json.dumps(action_call())
+    return call.replace('"slots": {}', '"slots": {"x": ' + "[" * depth + "1" + "]" * depth + "}")\
+        .encode()
+
+
+def test_a_call_nesting_too_deep_is_refused_before_parsing_with_a_chinese_reason(app):
+    status, body = call(app, "post", "/webhook", content=deep_call(1000), headers=RIGHT)
+    assert status == 400
+    assert json.loads(body) == server_security.TOO_DEEP and "嵌套太深" in body
+    # Without the secret it is a 401 like any other call.
+    status, body = call(app, "post", "/webhook", content=deep_call(1000))
+    assert (status, json.loads(body)) == (401, {"error": "Unauthorized"})
+
+
+def test_a_real_call_is_far_from_the_depth_limit(app):
+    # The deepest measured call is 9 levels; customers' metadata adds up to 31.
+    status, _ = call(app, "post", "/webhook", content=deep_call(40), headers=RIGHT)
+    assert status == 200
+
+
+def test_the_action_server_bounds_the_size_of_a_call(app):
+    assert app.config.REQUEST_MAX_SIZE == server_security.MAX_CALL_BYTES < 100_000_000
+
+
+def test_a_deflated_call_is_bounded_once_inflated(app):
+    import zlib
+
+    deflated = {**RIGHT, "Content-Encoding": "deflate"}
+    status, body = call(app, "post", "/webhook", headers=deflated,
+                        content=zlib.compress(json.dumps(action_call()).encode()))
+    assert status == 200 and "responses" in json.loads(body)
+    bomb = zlib.compress(b" " * (server_security.MAX_CALL_BYTES + 1), 9)  # 8 KB that inflates to 8 MB
+    status, body = call(app, "post", "/webhook", headers=deflated, content=bomb)
+    assert (status, json.loads(body)) == (413, server_security.TOO_LARGE)
+    status, _ = call(app, "post", "/webhook", headers=deflated,
+                     content=zlib.compress(deep_call(1000)))
+    assert status == 400
+    truncated = zlib.compress(json.dumps(action_call()).encode())[:-6]
+    assert call(app, "post", "/webhook", headers=deflated, content=truncated)[0] == 400
+
+
+@pytest.mark.parametrize("change", [
+    {"next_action": None}, {"next_action": 1}, {"version": 3}, {"domain": []},
+    {"tracker": []}, {"tracker": {"slots": {}}}, {"tracker": {"sender_id": 1}},
+    {"tracker": {"sender_id": "s", "slots": []}},
+    {"tracker": {"sender_id": "s", "latest_message": "text"}},
+    {"tracker": {"sender_id": "s", "events": [1]}},
+    {"tracker": {"sender_id": "s", "events": {"event": "user"}}},
+    {"tracker": {"sender_id": "s", "active_loop": "form"}},
+    {"tracker": {"sender_id": "s", "paused": "no"}},
+    {"tracker": {"sender_id": "s", "latest_message": {"text": 1}}},
+    {"tracker": {"sender_id": "s", "latest_message": {"intent": "greet"}}},
+    {"tracker": {"sender_id": "s", "latest_message": {"entities": ["x"]}}},
+    {"tracker": {"sender_id": "s", "latest_message": {"metadata": []}}},
+])
+def test_a_call_not_shaped_like_rasas_is_a_400_before_any_action_runs(app, change):
+    status, body = call(app, "post", "/webhook", json={**action_call(), **change}, headers=RIGHT)
+    assert (status, json.loads(body)) == (400, {"error": "Bad Request"})
+    assert call_problem({**action_call(), **change})
+    assert call_problem(action_call()) is None
+
+
+def test_values_of_the_wrong_type_are_left_out_and_the_action_runs(app, caplog):
+    import zlib
+
+    body = action_call(action="action_follow_up")
+    body["tracker"]["slots"] = {"scam_type": ["tax_refund"], "atm_id": {"nested": [1, 2]}}
+    body["tracker"]["latest_message"]["entities"] = [{"entity": "scam_type", "value": ["x"]}]
+    with caplog.at_level(logging.WARNING):
+        assert call(app, "post", "/webhook", json=body, headers=RIGHT)[0] == 200
+        deflated = {**RIGHT, "Content-Encoding": "deflate"}
+        assert call(app, "post", "/webhook", headers=deflated,
+                    content=zlib.compress(json.dumps(body).encode()))[0] == 200
+    assert "tracker.slots.scam_type" in caplog.text and "nested" not in caplog.text

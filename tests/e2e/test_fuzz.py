@@ -1,4 +1,7 @@
-"""Fuzzing the public endpoints with generated hostile input, against one real assistant.
+"""The quick slice of the fuzz, in `make test`: generated hostile input against one real
+assistant, about 1,800 requests in under a minute. `make fuzz` (bench/fuzz.py) is the
+full run, 10,000 requests per endpoint; a slice of its raw-socket probes runs here too
+(framing, and the action server, which the hypothesis tests below do not reach).
 
 Every answer must be below 500 (a 4xx refusal, a 429 from rate limiting, or a reply),
 and afterwards the assistant still answers a scam description correctly. Hypothesis
@@ -24,10 +27,12 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bench import fuzz
 from tests.e2e.servers import MODEL, REPO, running_assistant
 
 TOKEN = "fuzz-wechat-token"
-TARGET_CASES = 3500
+TARGET_CASES = 1350  # the hypothesis cases; make fuzz sends 100,000
+MAKE_FUZZ_SLICE = 40  # bench/fuzz.py probes per endpoint
 REST = "/webhooks/rest/webhook"
 WIDGET = "/chat/webhook"
 WECHAT = "/webhooks/wechat/webhook"
@@ -120,6 +125,7 @@ def server(tmp_path_factory):
     }
     with running_assistant(workdir, extra_env) as assistant:
         client = Client(assistant.rasa_url, assistant.rasa, workdir / "rasa.log")
+        client.assistant = assistant  # for the slice of make fuzz
         yield client
         client.close()
 
@@ -289,7 +295,7 @@ def chat_bodies(draw):
     return json.dumps(body, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
 
 
-@fuzz_settings(900)
+@fuzz_settings(300)
 @given(body=chat_bodies(), content_type=content_types)
 # Found by this fuzz: a sender id with a lone surrogate stopped the whole Rasa server.
 @example(body=b'{"sender": "\\ud800", "message": "hi"}', content_type="application/json")
@@ -298,7 +304,7 @@ def test_rest_webhook(server, body, content_type):
     assert_chat_reply(status, reply, body[:300])
 
 
-@fuzz_settings(600)
+@fuzz_settings(200)
 @given(body=chat_bodies(), content_type=content_types, headers=extra_headers,
        origin=st.one_of(st.none(), st.none(), st.sampled_from([
            "http://127.0.0.1", "null", "http://[", "http://[::1", "https://evil.example",
@@ -312,7 +318,7 @@ def test_widget_webhook(server, body, content_type, headers, origin):
     assert_chat_reply(status, reply, (body[:300], headers))
 
 
-@fuzz_settings(500)
+@fuzz_settings(200)
 @given(body=chat_bodies(), headers=extra_headers,
        method=st.sampled_from(["POST", "POST", "PUT", "GET", "OPTIONS", "DELETE", "PATCH", "HEAD"]),
        path=st.sampled_from([REST, WIDGET]))
@@ -328,7 +334,7 @@ query_key = st.one_of(st.sampled_from(["entry", "atm", "v", "callback", "lang", 
 raw_query = st.text(st.sampled_from("%&=;+?#/[]{}|\\^`\"'<>$,:@!*()~abcXYZ019"), max_size=120)
 
 
-@fuzz_settings(400)
+@fuzz_settings(150)
 @given(path=st.sampled_from(["/chat", "/chat/widget.js", "/chat/widget.css", "/chat/"]),
        params=st.lists(st.tuples(query_key, query_value), max_size=4), raw=st.one_of(st.none(), raw_query),
        headers=extra_headers)
@@ -365,7 +371,7 @@ wechat_params = st.lists(st.tuples(
     max_size=6)
 
 
-@fuzz_settings(400)
+@fuzz_settings(200)
 @given(params=wechat_params, raw=st.one_of(st.none(), raw_query), signed=st.booleans(),
        timestamp=st.one_of(st.none(), signable, st.sampled_from(["0", "-1", "9" * 30, " 1", "1e9"])),
        nonce=signable, echostr=st.one_of(signable, query_value))
@@ -454,7 +460,7 @@ def wechat_xml(draw):
     return xml.encode("utf-8", "surrogatepass")
 
 
-@fuzz_settings(350)
+@fuzz_settings(150)
 @given(body=st.one_of(wechat_xml(), st.binary(max_size=2000),
                       st.integers(65_000, 70_000).map(lambda n: b"<xml>" + b"a" * n + b"</xml>")),
        params=wechat_params, content_type=content_types)
@@ -464,7 +470,7 @@ def test_wechat_messages_unsigned(server, body, params, content_type):
     assert_not_5xx(status, reply, body[:500])
 
 
-@fuzz_settings(600)
+@fuzz_settings(200)
 @given(body=st.one_of(wechat_xml(), wechat_xml(), wechat_xml(), st.binary(max_size=2000)),
        nonce=signable, content_type=content_types)
 def test_wechat_messages_signed(server, body, nonce, content_type):
@@ -477,6 +483,18 @@ def test_wechat_messages_signed(server, body, nonce, content_type):
 
 # ---------------------------------------------------------------------------
 # Afterwards
+
+
+def test_a_slice_of_make_fuzz(server):
+    """bench/fuzz.py's raw-socket probes, MAKE_FUZZ_SLICE per endpoint, with a normal turn
+    after them: broken framing on every endpoint, and the action server with and without
+    its secret."""
+    results = fuzz.run(server.assistant.rasa_url, server.assistant.actions_url,
+                       server.assistant.action_secret, MAKE_FUZZ_SLICE, batch=MAKE_FUZZ_SLICE)
+    print("\n" + results.table())
+    assert results.server_errors == [] and results.hangs == []
+    assert set(results.sent) == set(fuzz.ENDPOINTS)
+    assert all(count == MAKE_FUZZ_SLICE for count in results.sent.values())
 
 
 def test_still_answers_after_the_fuzz(server, request):

@@ -36,3 +36,15 @@ def test_the_first_turn_freezes_what_start_up_loaded(processor):
 
     asyncio.run(turn())
     assert gc.get_freeze_count() > 0
+
+
+def test_install_puts_the_framing_rules_in_front_of_sanics_parser():
+    from sanic.http import Http
+
+    from core import http_framing
+
+    plugin.install()
+    assert Http._framing_installed
+    # By name: an app started in this process recompiles them from their source (TouchUp).
+    assert Http.http1_request_header.__name__ == http_framing._checked_request_header.__name__
+    assert Http.read.__name__ == http_framing._checked_read.__name__
