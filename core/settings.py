@@ -9,6 +9,7 @@ Settings from a plain dict with `load(env)`.
 The variables, their defaults and what they do: docs/configuration.md.
 """
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ DEFAULT_PUBLIC_BASE_URL = "http://localhost:5005"
 # Long enough that guessing is hopeless; `secrets.token_urlsafe(32)` gives 43 characters.
 MIN_ACTION_SECRET_LENGTH = 32
 DISABLED = ("off", "0", "none")
+DEFAULT_OCR_THREADS = 2
+DEFAULT_OCR_NICE = 0
 
 _DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}")
 _RATE = re.compile(r"\s*([0-9]+)\s*/\s*([0-9]+(?:\.[0-9]+)?)\s*")
@@ -85,6 +88,10 @@ class Settings:
     wechat_env: Mapping[str, str]
     # The CSV of the bank's ATMs (atm_id, location, branch; core/atms.py); "" = none.
     atm_list: str = ""
+    # The OCR worker (server/ocr/): its ONNX Runtime threads, and how much lower its CPU
+    # priority is than the Rasa server's (docs/ocr.md measures both).
+    ocr_threads: int = DEFAULT_OCR_THREADS
+    ocr_nice: int = DEFAULT_OCR_NICE
 
 
 def parse_bank(env: Mapping[str, str]) -> Bank:
@@ -183,6 +190,23 @@ def action_server_secret_problem(secret: str) -> Optional[str]:
     return None
 
 
+def parse_ocr(env: Mapping[str, str]) -> "tuple[int, int]":
+    """OCR_THREADS (1-8, default 2: both cores of the machine it was measured on) and
+    OCR_NICE (0-19, default 0)."""
+    raw_threads = (env.get("OCR_THREADS") or "").strip()
+    raw_nice = (env.get("OCR_NICE") or "").strip()
+    threads = _number(raw_threads, int, DEFAULT_OCR_THREADS)
+    nice = _number(raw_nice, int, DEFAULT_OCR_NICE)
+    problems = []
+    if not 1 <= threads <= 8:
+        problems.append(f"OCR_THREADS 必须是1到8之间的整数 / must be a whole number in [1, 8], got {raw_threads!r}")
+    if not 0 <= nice <= 19:
+        problems.append(f"OCR_NICE 必须是0到19之间的整数 / must be a whole number in [0, 19], got {raw_nice!r}")
+    if problems:
+        raise SettingsError("; ".join(problems))
+    return threads, nice
+
+
 def _number(raw: str, kind: Callable[[str], T], default: T) -> Any:
     if not raw:
         return default
@@ -226,6 +250,9 @@ def load(env: Mapping[str, str]) -> Settings:
         wechat_env={k: v for k, v in env.items() if k.startswith("WECHAT_")},
         atm_list=env.get("ATM_LIST", "").strip(),
     )
+    ocr_threads, ocr_nice = checked(
+        lambda: parse_ocr(env), (DEFAULT_OCR_THREADS, DEFAULT_OCR_NICE))
+    settings = dataclasses.replace(settings, ocr_threads=ocr_threads, ocr_nice=ocr_nice)
     if problems:
         raise SettingsError(
             "配置有误，请修改后再启动 / bad configuration, fix it and start again:\n- "
