@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from server.ocr.images import BUSY, FAILED, ImageProblem, check_bytes
 
@@ -48,6 +48,9 @@ class OcrReading:
     turned: int
     seconds: float
     cpu_seconds: float
+    # Each line read: (left, top, right, bottom, text), in the picture as read.
+    boxes: Tuple[Tuple[float, float, float, float, str], ...] = ()
+    rss_mb: float = 0.0
 
 
 class OcrWorker:
@@ -118,6 +121,8 @@ class OcrWorker:
             text=str(answer.get("text") or ""), lines=int(answer.get("lines") or 0),
             turned=int(answer.get("turned") or 0), seconds=float(answer.get("seconds") or 0),
             cpu_seconds=float(answer.get("cpu_seconds") or 0),
+            boxes=tuple(tuple(box) for box in answer.get("boxes") or ()),
+            rss_mb=float(answer.get("rss_mb") or 0),
         )
 
     async def _ask(self, data: bytes) -> Dict[str, Any]:

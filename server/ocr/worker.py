@@ -6,7 +6,8 @@ carry the OCR models (docs/ocr.md measures both ways).
 Protocol on its standard input and output, one picture at a time:
     request:  4-byte big-endian length, then the picture's bytes
     answer:   4-byte big-endian length, then UTF-8 JSON
-              {"text": "...", "lines": n, "turned": 0, "seconds": 0.8, "cpu_seconds": 0.8}
+              {"text": "...", "lines": n, "turned": 0, "seconds": 0.8, "cpu_seconds": 0.8,
+               "boxes": [[left, top, right, bottom, "line"], ...], "rss_mb": 420.0}
               or {"problem": "<kind of server/ocr/images.py>"}
 Before the first request it reads a small picture of its own and answers
 {"ready": true, "rss_mb": ...}: the models are loaded and warm.
@@ -79,7 +80,10 @@ def answer(reader, data: bytes) -> Dict:
     logger.info("picture of %d bytes: %d lines, %.2fs (%.2fs CPU), turned %d",
                 len(data), len(reading.lines), reading.seconds, reading.cpu_seconds,
                 reading.turned)
+    boxes = [[round(line.left), round(line.top), round(line.right), round(line.bottom), line.text]
+             for line in reading.lines]
     return {"text": reading.text, "lines": len(reading.lines), "turned": reading.turned,
+            "boxes": boxes,
             "seconds": round(reading.seconds, 3), "cpu_seconds": round(reading.cpu_seconds, 3),
             "rss_mb": round(rss_mb(), 1)}
 
