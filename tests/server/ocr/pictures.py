@@ -53,12 +53,13 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def decompression_bomb(side: int = 30_000) -> bytes:
-    """A PNG of side x side grey pixels in a few hundred KB: 900 million pixels, 2.7 GB
-    decoded as RGB. Its rows are real compressed data, not only a header."""
-    row = b"\x00" + b"\x80" * side
-    compressor = zlib.compressobj(9)
-    body = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+def decompression_bomb(side: int = 12_000) -> bytes:
+    """A PNG of side x side grey pixels in about 150 KB: 144 million pixels, 432 MB
+    decoded as RGB, over twice Pillow's limit. Its rows are real compressed data, not
+    only a header."""
+    rows = (b"\x00" + b"\x80" * side) * 100
+    compressor = zlib.compressobj(1)
+    body = b"".join(compressor.compress(rows) for _ in range(side // 100)) + compressor.flush()
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)  # 8-bit greyscale
     return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", body)
             + _chunk(b"IEND", b""))
