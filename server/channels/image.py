@@ -49,7 +49,7 @@ def read_message(read_text: str, recipient_id: str) -> Dict[str, Any]:
     """The message that says what was read (`read_text` already masked)."""
     return {
         "recipient_id": recipient_id,
-        "text": say("image.read", text=read_text),
+        "text": say("image.read_heading") + "\n" + read_text,
         "custom": {"type": IMAGE_TEXT, "text": read_text},
     }
 

@@ -6,7 +6,6 @@ of the picture is kept in the browser's storage. A file that is no picture gets 
 server's own reason.
 """
 
-import io
 import re
 
 import pytest
@@ -44,26 +43,40 @@ def mockup(browser, screen_id: str, scale: int) -> bytes:
         context.close()
 
 
-def jpeg_size(multipart: bytes):
-    from PIL import Image
-
-    start = multipart.index(b"\xff\xd8\xff")
-    return Image.open(io.BytesIO(multipart[start:])).size
+# Chromium does not hand a form's file to Playwright's request events: the page's fetch
+# is watched instead, and what the widget posts is described (never the picture kept).
+WATCH_UPLOADS = """
+window.__uploads = [];
+const originalFetch = window.fetch;
+window.fetch = async (url, options) => {
+  if (options && options.body instanceof FormData) {
+    const image = options.body.get("image");
+    const bitmap = await createImageBitmap(image);
+    window.__uploads.push({sender: options.body.get("sender"), type: image.type,
+                           bytes: image.size, width: bitmap.width, height: bitmap.height});
+  }
+  return originalFetch(url, options);
+};
+"""
 
 
 def test_a_screenshot_shows_what_was_read_then_the_verdict_card(page, browser, widget_assistant, tmp_path):
     picture = tmp_path / "截图.png"
     picture.write_bytes(mockup(browser, "tax_sms", scale=6))  # 2160x4680: a large phone
+    page.add_init_script(WATCH_UPLOADS)
     open_chat(page, widget_assistant)
     button = page.get_by_role("button", name=TEXTS["image_button_label"])
     expect(button).to_have_text(TEXTS["image_button"])
     assert button.bounding_box()["height"] >= 48  # large enough for an old thumb
-    with page.expect_request(IMAGE_URL) as posted, page.expect_response(IMAGE_URL, timeout=180_000):
+    with page.expect_response(IMAGE_URL, timeout=180_000) as answered:
         page.set_input_files(CHOOSE, str(picture))
-    upload = posted.value.post_data_buffer
-    assert b'name="sender"' in upload and b'name="image"' in upload
-    width, height = jpeg_size(upload)  # made smaller before it left the phone
-    assert width <= 1080 and height <= 2340 and abs(height / width - 4680 / 2160) < 0.01
+    assert answered.value.status == 200
+    [upload] = page.evaluate("() => window.__uploads")
+    assert upload["sender"] and upload["type"] == "image/jpeg"
+    # Made smaller before it left the phone: 2160x4680 -> at most 1080x2340.
+    assert upload["width"] <= 1080 and upload["height"] <= 2340
+    assert abs(upload["height"] / upload["width"] - 4680 / 2160) < 0.01
+    assert upload["bytes"] < picture.stat().st_size
 
     read = page.locator(".fzw-card-read")
     expect(read).to_be_visible()
