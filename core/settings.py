@@ -32,7 +32,7 @@ DEFAULT_PUBLIC_BASE_URL = "http://localhost:5005"
 # Long enough that guessing is hopeless; `secrets.token_urlsafe(32)` gives 43 characters.
 MIN_ACTION_SECRET_LENGTH = 32
 DISABLED = ("off", "0", "none")
-DEFAULT_OCR_THREADS = 2
+DEFAULT_OCR_THREADS = 1
 DEFAULT_OCR_NICE = 0
 
 _DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}")
@@ -191,7 +191,7 @@ def action_server_secret_problem(secret: str) -> Optional[str]:
 
 
 def parse_ocr(env: Mapping[str, str]) -> "tuple[int, int]":
-    """OCR_THREADS (1-8, default 2: both cores of the machine it was measured on) and
+    """OCR_THREADS (1-8, default 1: measured faster on a shared two-core machine) and
     OCR_NICE (0-19, default 0)."""
     raw_threads = (env.get("OCR_THREADS") or "").strip()
     raw_nice = (env.get("OCR_NICE") or "").strip()
