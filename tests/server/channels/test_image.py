@@ -203,9 +203,16 @@ def test_the_handoff_record_says_screenshot_and_keeps_no_picture(assistant):
 
 
 def _markers(data: bytes) -> List[bytes]:
-    """Slices from the middle of a picture: long enough never to occur by chance."""
-    middle = len(data) // 2
-    return [data[at:at + 48] for at in (middle, middle + 1000) if len(data[at:at + 48]) == 48]
+    """Up to two 48-byte slices of a picture varied enough (30 different byte values) never
+    to occur by chance elsewhere; a uniform picture (the 30 MB one) has none."""
+    found = []
+    for at in range(len(data) // 3, len(data) - 48, 997):
+        piece = data[at:at + 48]
+        if len(set(piece)) >= 30:
+            found.append(piece)
+            if len(found) == 2:
+                break
+    return found
 
 
 def test_no_picture_byte_is_in_the_stores_the_logs_or_any_file_written(assistant):
@@ -222,6 +229,7 @@ def test_no_picture_byte_is_in_the_stores_the_logs_or_any_file_written(assistant
                workdir / "actions.log"}
     assert all(path.exists() for path in checked)
     assert (workdir / "broker.db").stat().st_size > 0
+    assert sum(1 for data in UPLOADED if _markers(data)) >= 5
     for data in UPLOADED:
         for marker in _markers(data):
             encoded = base64.b64encode(marker[:45])
