@@ -70,6 +70,9 @@ bench: $(MODEL) ## against bare Rasa in one run: throughput, latency, long conve
 bench-nlu: $(MODEL) ## 5-fold cross-validation, hold-out accuracy, training time, server memory
 	$(PY) bench/nlu.py
 
+bench-ocr: $(MODEL) ## screenshots: OCR accuracy, same verdict as pasted, time and memory (docs/ocr.md)
+	nice $(PY) bench/ocr.py --servers
+
 bench-staff: $(INSTALLED) ## staff console: report query time over 1M events (SQLite, PostgreSQL), page p95 under load
 	nice $(PY) bench/staff_report.py $(if $(EVENTS),--events $(EVENTS))
 

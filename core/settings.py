@@ -9,6 +9,7 @@ Settings from a plain dict with `load(env)`.
 The variables, their defaults and what they do: docs/configuration.md.
 """
 
+import dataclasses
 import os
 import re
 import urllib.parse
@@ -34,6 +35,8 @@ MIN_ACTION_SECRET_LENGTH = 32
 DISABLED = ("off", "0", "none")
 SHARED_STATE_KINDS = ("memory", "redis")
 DEFAULT_SHARED_STATE_KEY_PREFIX = "fanzha"
+DEFAULT_OCR_THREADS = 1
+DEFAULT_OCR_NICE = 0
 
 _DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}")
 _RATE = re.compile(r"\s*([0-9]+)\s*/\s*([0-9]+(?:\.[0-9]+)?)\s*")
@@ -97,6 +100,10 @@ class Settings:
     # SERVER_WAIT_FOR_PORT: the Rasa server loads its model, then waits until its port is
     # free before binding it (a spare copy; server/standby.py, deploy/supervise.py).
     wait_for_port: bool = False
+    # The OCR worker (server/ocr/): its ONNX Runtime threads, and how much lower its CPU
+    # priority is than the Rasa server's (docs/ocr.md measures both).
+    ocr_threads: int = DEFAULT_OCR_THREADS
+    ocr_nice: int = DEFAULT_OCR_NICE
 
 
 def parse_bank(env: Mapping[str, str]) -> Bank:
@@ -249,6 +256,21 @@ def parse_switch(env: Mapping[str, str], variable: str) -> bool:
     if raw in ("1", "true", "yes", "on"):
         return True
     raise SettingsError(f"{variable} 只能是 1 或 0 / {variable} must be 1 or 0, got {raw!r}")
+def parse_ocr(env: Mapping[str, str]) -> "tuple[int, int]":
+    """OCR_THREADS (1-8, default 1: measured faster on a shared two-core machine) and
+    OCR_NICE (0-19, default 0)."""
+    raw_threads = (env.get("OCR_THREADS") or "").strip()
+    raw_nice = (env.get("OCR_NICE") or "").strip()
+    threads = _number(raw_threads, int, DEFAULT_OCR_THREADS)
+    nice = _number(raw_nice, int, DEFAULT_OCR_NICE)
+    problems = []
+    if not 1 <= threads <= 8:
+        problems.append(f"OCR_THREADS 必须是1到8之间的整数 / must be a whole number in [1, 8], got {raw_threads!r}")
+    if not 0 <= nice <= 19:
+        problems.append(f"OCR_NICE 必须是0到19之间的整数 / must be a whole number in [0, 19], got {raw_nice!r}")
+    if problems:
+        raise SettingsError("; ".join(problems))
+    return threads, nice
 
 
 def _number(raw: str, kind: Callable[[str], T], default: T) -> Any:
@@ -298,6 +320,9 @@ def load(env: Mapping[str, str]) -> Settings:
             lambda: parse_shared_state_key_prefix(env), DEFAULT_SHARED_STATE_KEY_PREFIX),
         wait_for_port=checked(lambda: parse_switch(env, "SERVER_WAIT_FOR_PORT"), False),
     )
+    ocr_threads, ocr_nice = checked(
+        lambda: parse_ocr(env), (DEFAULT_OCR_THREADS, DEFAULT_OCR_NICE))
+    settings = dataclasses.replace(settings, ocr_threads=ocr_threads, ocr_nice=ocr_nice)
     if problems:
         raise SettingsError(
             "配置有误，请修改后再启动 / bad configuration, fix it and start again:\n- "

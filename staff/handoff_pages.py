@@ -91,11 +91,22 @@ def _payload_note(payload: dict) -> str:
     return ""
 
 
+SCREENSHOT = "截图"
+
+
+def _screenshots(turns: List[Turn]) -> str:
+    """How many screenshots the customer sent: only their text was kept, never a picture."""
+    count = sum(1 for turn in turns if turn.from_image)
+    return f"{count} 张（只保存识别出的文字，不保存图片）" if count else "无"
+
+
 def _turn(turn: Turn, zone: ZoneInfo) -> Html:
     who = "客户" if turn.speaker == "user" else "助手"
     meta = f"{who} · {_time(turn.at, zone)}"
     if turn.channel:
         meta += f" · {channel_name(turn.channel)}"
+    if turn.from_image:
+        meta += f" · {SCREENSHOT}（识别出的文字）"
     note = _payload_note(turn.payload)
     return render('<div class="turn {speaker}"><span class="meta">{meta}</span>{text}{note}</div>',
                   speaker="user" if turn.speaker == "user" else "bot", meta=meta, text=turn.text or "（无文字）",
@@ -129,6 +140,7 @@ def detail_body(entry: HandoffEntry, history: List[StatusChange], turns: List[Tu
         ("风险", _risk(entry.risk)),
         ("ATM", _atm(entry.atm_id, atm)),
         ("钱款/验证码", money_gone_text(entry.money_gone)),
+        (SCREENSHOT, _screenshots(turns)),
         ("对话编号", entry.conversation_id),
     ]
     fact_rows = join(render('<tr><th scope="row">{k}</th><td>{v}</td></tr>', k=k, v=v) for k, v in facts)

@@ -128,6 +128,9 @@ class Turn:
     text: str
     payload: Dict[str, Any]  # the bot's custom payload (verdict, emergency, handoff...)
     channel: Optional[str] = None
+    # The customer sent a screenshot or photo: `text` is what was read in it (masked);
+    # the picture itself was never stored (server/channels/image.py).
+    from_image: bool = False
 
 
 EVENTS = sa.table("events", sa.column("id"), sa.column("sender_id"), sa.column("type_name"),
@@ -162,5 +165,7 @@ def transcript(databases: Databases, conversation_id: str,
             text=str(data.get("text") or ""),
             payload=payload if isinstance(payload, dict) else {},
             channel=data.get("input_channel") if row.type_name == "user" else None,
+            from_image=row.type_name == "user" and isinstance(data.get("metadata"), dict)
+            and bool(data["metadata"].get("from_image")),
         ))
     return turns, truncated

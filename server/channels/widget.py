@@ -8,7 +8,10 @@ GET  /chat/widget.js   the script a website embeds with one <script src> tag; it
 GET  /chat/widget.css
 POST /chat/webhook     the REST channel's contract, input checks and guard, plus the
                        customer's message as stored when a secret was masked in it
-OPTIONS /chat/webhook  CORS preflight
+POST /chat/image       a screenshot or photo (multipart `sender`, `image`): the same JSON
+                       reply, what was read first (server/channels/image.py); a picture
+                       that cannot be read gets a 4xx with {"error": "<why, in Chinese>"}
+OPTIONS /chat/webhook, /chat/image   CORS preflight
 
 The widget keeps the transcript in the browser's localStorage. When the guard masked a
 card number, ID number, password or code in the message, the reply says how the message
@@ -30,7 +33,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, FrozenSet, List, Optional, Text
 from urllib.parse import urlsplit
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
@@ -39,7 +42,10 @@ from core.settings import Bank, parse_origins, settings
 from core.wording import LANGUAGE, say, say_all
 from server.guard.rate_limit import shared_limits
 from server.guard.turns import Ask, TurnGuard, privacy_warning
+from server.channels.image import answer_image, problem_reply, refuse_bad_upload
 from server.channels.rest import MAX_MESSAGE_CHARS, answer_checked_request, refuse_unanswerable
+from server.ocr.client import start_with_server
+from server.ocr.images import ImageProblem
 
 STATIC = Path(__file__).resolve().parent / "widget_static"
 CONFIG_PLACEHOLDER = "__WIDGET_CONFIG__"
@@ -79,6 +85,7 @@ def widget_texts(bank: Bank) -> Dict[str, Any]:
         "dial_yourself": say("dial_yourself"),
         "atm_number": say("atm_sign.footer_atm", **FILLED_BY_THE_WIDGET),
         "quoted": say("reading.quoted", **FILLED_BY_THE_WIDGET),
+        "image_read": say("image.read_heading"),
     }
 
 
@@ -201,6 +208,9 @@ class WidgetInput(InputChannel):
         script = widget_script()
         stylesheet = (STATIC / "widget.css").read_text(encoding="utf-8")
         guard = WidgetTurnGuard.from_settings()
+        # A picture's text is shown in its own card, never as the customer's bubble.
+        image_guard = TurnGuard.from_settings()
+        bank = settings().bank
         limits = shared_limits()
         widget = Blueprint("widget")
 
@@ -226,6 +236,29 @@ class WidgetInput(InputChannel):
         async def receive(request: Request) -> response.HTTPResponse:
             return await answer_checked_request(request, on_new_message, guard, self.name())
 
+        @widget.route("/image", methods=["OPTIONS"])
+        async def image_preflight(request: Request) -> response.HTTPResponse:
+            return response.empty()
+
+        @widget.route("/image", methods=["POST"])
+        async def receive_image(request: Request) -> response.HTTPResponse:
+            sender = request.form.get("sender")
+            collector = CollectingOutputChannel()
+
+            async def ask(text: str, metadata: Optional[Dict[str, Any]]) -> None:
+                await on_new_message(UserMessage(
+                    text, collector, sender, input_channel=self.name(), metadata=metadata))
+
+            try:
+                messages = await answer_image(
+                    request.files.get("image").body, ask, image_guard, collector.messages, sender)
+            except ImageProblem as problem:
+                status, reason = problem_reply(problem, bank)
+                return response.json({"error": reason}, status=status)
+            return response.json(messages)
+
+        start_with_server(widget)
+
         @widget.middleware("request")
         async def refuse_other_sites_and_bad_input(
             request: Request,
@@ -234,6 +267,8 @@ class WidgetInput(InputChannel):
                 return None
             if is_cross_origin(request) and request.headers["origin"] not in self.allowed_origins:
                 return response.json({"error": "此网站未获准使用反诈助手。"}, status=403)
+            if request.path.rstrip("/").endswith("/image"):
+                return refuse_bad_upload(request, limits, bank)
             return refuse_unanswerable(request, limits)
 
         @widget.middleware("response")

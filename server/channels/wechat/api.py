@@ -74,6 +74,35 @@ class CustomerServiceApi:
             )
             return self._token
 
+    async def fetch_media(self, media_id: str, max_bytes: int) -> bytes:
+        """A temporary media file (the picture of an image message) through
+        GET /cgi-bin/media/get, read into memory only. Refreshes a rejected token once;
+        WeChatClientException for an error answer, ValueError for a file over
+        `max_bytes` (read no further than that)."""
+        timeout = aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            for first_try in (True, False):
+                token = await self._access_token(session)
+                async with session.get(
+                    f"{self._base_url}/cgi-bin/media/get",
+                    params={"access_token": token, "media_id": media_id},
+                ) as reply:
+                    kind = reply.headers.get("Content-Type", "")
+                    if reply.status == 200 and not kind.startswith(("application/json", "text/")):
+                        data = bytearray()
+                        async for chunk in reply.content.iter_chunked(64 * 1024):
+                            data += chunk
+                            if len(data) > max_bytes:
+                                raise ValueError(f"media over {max_bytes} bytes")
+                        return bytes(data)
+                    result = await reply.json(content_type=None)
+                errcode = result.get("errcode", -1)
+                if first_try and errcode in TOKEN_REJECTED_ERRCODES:
+                    self._forget(token)
+                    continue
+                raise WeChatClientException(errcode, result.get("errmsg", ""))
+        raise WeChatClientException(-1, "unreachable")
+
     def _forget(self, token: str) -> None:
         # Only the rejected token: another delivery may already have fetched a new one.
         if self._token == token:

@@ -12,9 +12,11 @@ delivery's query string or a new one. A text (or recognised
 voice) message goes to the assistant; the answer is the passive reply when it is ready
 within `passive_timeout` seconds, otherwise `success` at once and the answer later through
 the customer-service message API (api.py). Each turn goes through server/guard/ (masking,
-rate limit per OpenID, safe reply). Protocol details: protocol.py; configuration:
-settings.py; what it remembers, and where (this process, or Redis for several replicas):
-memory.py.
+rate limit per OpenID, safe reply). An image message (a screenshot, a photo of one) is
+answered "正在识别图片…" at once; the picture is fetched through the media API, read
+(server/channels/image.py), and what was read and the verdict go out through the
+customer-service API. Protocol details: protocol.py; configuration: settings.py; what it
+remembers, and where (this process, or Redis for several replicas): memory.py.
 """
 
 import asyncio
@@ -34,6 +36,7 @@ from wechatpy.exceptions import WeChatException
 
 from core.settings import Bank, settings as process_settings
 from core.wording import say
+from server.channels.image import answer_image, problem_reply
 from server.channels.wechat.api import CustomerServiceApi
 from server.channels.wechat.memory import TURN_SECONDS, TTLCache, WeChatMemory
 from server.channels.wechat.protocol import (
@@ -45,6 +48,8 @@ from server.channels.wechat.settings import NOT_CONFIGURED, WECHAT_WAIT_SECONDS,
 from server.guard.limits import body_too_large
 from server.guard.rate_limit import Limits, shared_limits, too_fast_message
 from server.guard.turns import TurnGuard
+from server.ocr.client import start_with_server
+from server.ocr.images import FAILED, MAX_IMAGE_BYTES, TOO_LARGE, ImageProblem
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +97,7 @@ class WeChatInput(InputChannel):
         self.settings = settings
         self.disabled_because = disabled_because
         bank = (bank or process_settings().bank) if settings else None
+        self.bank = bank
         self.welcome = welcome_text(bank) if bank else ""
         self.guard = guard or (TurnGuard.from_settings() if bank else None)
         self.limits = limits or shared_limits()
@@ -117,6 +123,8 @@ class WeChatInput(InputChannel):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         webhook = Blueprint("wechat_webhook", __name__)
+        if self.api is not None:  # only then are pictures fetched and read
+            start_with_server(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> response.HTTPResponse:
@@ -224,6 +232,8 @@ class WeChatInput(InputChannel):
             return await self._converse(incoming, on_new_message)
         if incoming.kind == "voice":
             return self._text_reply(incoming, say("wechat.voice_not_recognised"))
+        if incoming.kind == "image" and self.api is not None:
+            return self._read_image(incoming, on_new_message)
         if incoming.kind == "event":
             if incoming.event == "subscribe":  # also when following by scanning a QR code
                 return self._text_reply(incoming, self.welcome)
@@ -347,6 +357,57 @@ class WeChatInput(InputChannel):
                 self.memory.buttons.pop(openid)  # "1" now means 1 again, not an old option
         except redis.RedisError as error:
             logger.error("WeChat button memory unavailable: %r", error)
+
+    def _read_image(
+        self, incoming: Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> str:
+        """"正在识别图片…" at once; the picture read once per MsgId (retries get the same
+        passive reply), its answer sent through the customer-service API."""
+        key = f"{incoming.openid}:{incoming.msg_id}"
+        reading = self._text_reply(incoming, say("image.wechat_reading"))
+        try:
+            held = self.memory.turns.add(key, reading)
+        except redis.RedisError as error:
+            logger.error("WeChat turn memory unavailable: %r", error)
+            raise Refused(503, STATE_UNAVAILABLE) from None
+        if held is None:  # the first delivery, on whichever replica
+            self._in_background(self._image_turn(incoming, on_new_message))
+        return reading
+
+    async def _image_turn(
+        self, incoming: Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
+        openid = incoming.openid
+        wait = self.limits.admit(openid, None)  # a picture counts like a message
+        if wait:
+            await self._send_later(openid, [too_fast_message(wait)])
+            return
+        collector = CollectingOutputChannel()
+
+        async def ask(text: str, metadata: Optional[Dict[str, Any]]) -> None:
+            await on_new_message(
+                UserMessage(text, collector, openid, input_channel=self.name(),
+                            message_id=str(incoming.msg_id), metadata=metadata)
+            )
+
+        media_id = getattr(incoming.message, "media_id", None) or ""
+        try:
+            try:
+                data = await self.api.fetch_media(media_id, MAX_IMAGE_BYTES)
+            except ValueError:
+                raise ImageProblem(TOO_LARGE, "media over the limit") from None
+            except (aiohttp.ClientError, asyncio.TimeoutError, WeChatException) as error:
+                logger.error("WeChat media of %s not fetched: %r", openid, error)
+                raise ImageProblem(FAILED, "media not fetched") from None
+            messages = await answer_image(data, ask, self.guard, collector.messages, openid)
+            del data
+        except ImageProblem as problem:
+            await self._send_later(openid, [problem_reply(problem, self.bank)[1]])
+            return
+        read, rest = messages[0], messages[1:]
+        reply, buttons = render_messages(rest)
+        self._remember_buttons(openid, buttons)
+        await self._send_later(openid, split_for_wechat(read["text"]) + split_for_wechat(reply))
 
     async def _send_later(self, openid: str, parts: List[str]) -> None:
         if self.api is None:

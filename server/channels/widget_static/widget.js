@@ -10,6 +10,10 @@
  * the server masks card numbers, ID numbers, passwords and codes, and its reply says how
  * the message was stored ({"custom": {"type": "masked_input", "text": ...}}); that masked
  * text replaces the bubble's and is the only one ever stored.
+ * Pictures: the "发截图 / 拍照" button opens the phone's camera or gallery; the picture is
+ * made smaller here (a canvas, JPEG) and posted to <same place>/chat/image. It is never
+ * stored or shown back: the customer's bubble says a picture was sent, and the reply
+ * starts with what the server read in it (masked), in a card of its own.
  */
 (function (config) {
   "use strict";
@@ -22,7 +26,15 @@
   const WEBHOOK_URL = new URL("webhook", script.src).href;
   const STYLESHEET_URL = new URL("widget.css", script.src).href;
   const STORAGE_KEY = "fanzha-widget";
+  const IMAGE_URL = new URL("image", script.src).href;
   const REQUEST_TIMEOUT_MS = 15000;
+  // Reading a picture takes a few seconds more than a message (server/ocr/).
+  const IMAGE_TIMEOUT_MS = 60000;
+  // A phone screenshot (1080x2340) goes as it is; larger pictures are scaled down so
+  // their longer side is at most this (a long screenshot counts as 2.2 widths tall).
+  const IMAGE_MAX_SIDE = 2340;
+  const IMAGE_LONG_RATIO = 2.2;
+  const IMAGE_QUALITY = 0.85;
   // The stored transcript keeps the newest entries within both limits.
   const MAX_STORED_ENTRIES = 80;
   const MAX_STORED_CHARS = 200000;
@@ -32,6 +44,8 @@
   const REFERENCE = /^[A-Z0-9-]{1,32}$/;
   // What the server puts in a reply when it masked secrets in the customer's message.
   const MASKED_INPUT = "masked_input";
+  // What the server puts first in the reply to a picture: the text it read, masked.
+  const IMAGE_TEXT = "image_text";
   const bankHotline = config.bankHotline;
   const directory = config.officialNumbers;
   // What the widget says, in the page's language; the bank's name and hotline filled in.
@@ -208,7 +222,20 @@
   sendButton.type = "submit";
   composer.append(inputLabel, input, sendButton);
 
-  panel.append(header, log, typing, composer);
+  // The large picture button: the phone offers its camera or its gallery (accept only,
+  // no `capture`, which would force the camera).
+  const imageRow = element("div", "fzw-image-row");
+  const imageButton = element("button", "fzw-image-button", texts.image_button);
+  imageButton.type = "button";
+  imageButton.setAttribute("aria-label", texts.image_button_label);
+  const imageInput = element("input", "fzw-visually-hidden");
+  imageInput.type = "file";
+  imageInput.accept = "image/*";
+  imageInput.tabIndex = -1;
+  imageInput.setAttribute("aria-hidden", "true");
+  imageRow.append(imageButton, imageInput);
+
+  panel.append(header, log, typing, imageRow, composer);
   root.append(launcher, panel);
 
   // ---- rendering ------------------------------------------------------------------
@@ -230,6 +257,16 @@
 
   function stringList(value) {
     return Array.isArray(value) ? value.filter((item) => typeof item === "string") : [];
+  }
+
+  /** What the server read in a picture: its own card, the text as lines. */
+  function readTextCard(payload) {
+    const section = element("section", "fzw-card fzw-card-read");
+    section.append(element("p", "fzw-card-heading", texts.image_read));
+    const body = element("div", "fzw-read-text");
+    for (const line of String(payload.text).split("\n")) body.append(element("p", "", line));
+    section.append(body);
+    return section;
   }
 
   function card(levelClass, band) {
@@ -320,6 +357,9 @@
   }
 
   const CARD_RENDERERS = {
+    image_text(payload) {
+      return readTextCard(payload);
+    },
     scam_assessment(payload, callable) {
       const words = texts.scam_assessment;
       const bands = words.band_by_risk;
@@ -443,7 +483,7 @@
     },
   };
   // Shown above the reply's text: the first thing seen, at the top of the screen.
-  const CARDS_FIRST = new Set(["atm_alert"]);
+  const CARDS_FIRST = new Set(["atm_alert", IMAGE_TEXT]);
 
   function knownCard(message) {
     const payload = message.custom;
@@ -463,6 +503,7 @@
    */
   function textsToShow(messages, cards) {
     const replyTexts = messages
+      .filter((message) => !(knownCard(message) && message.custom.type === IMAGE_TEXT))
       .map((message) => message.text)
       .filter((text) => typeof text === "string" && text.trim());
     const types = new Set(cards.map((payload) => payload.type));
@@ -480,12 +521,13 @@
   function renderReply(messages) {
     const nodes = [];
     const cards = messages.map(knownCard).filter(Boolean);
+    const textCards = cards.filter((payload) => payload.type !== IMAGE_TEXT);
     const callable = officialNumbers();
     const render = (payload) => CARD_RENDERERS[payload.type](payload, callable);
     for (const payload of cards.filter((p) => CARDS_FIRST.has(p.type))) {
       nodes.push(render(payload));
     }
-    for (const text of textsToShow(messages, cards)) {
+    for (const text of textsToShow(messages, textCards)) {
       const bubble = element("div", "fzw-msg fzw-msg-bot");
       appendLinkedText(bubble, text, callable);
       nodes.push(bubble);
@@ -619,10 +661,12 @@
 
   let busy = false;
 
-  function setBusy(waiting) {
+  function setBusy(waiting, status) {
     busy = waiting;
     typing.hidden = !waiting;
+    typing.lastElementChild.textContent = status || texts.typing;
     sendButton.disabled = waiting;
+    imageButton.disabled = waiting;
     for (const choice of log.querySelectorAll(".fzw-choice")) choice.disabled = waiting;
   }
 
@@ -665,6 +709,96 @@
       setBusy(false);
     }
   }
+
+  // ---- pictures: a screenshot or a photo of one -------------------------------------
+
+  /** `file` as a JPEG no larger than needed (see IMAGE_MAX_SIDE); the file itself when
+   * this browser cannot decode it: the server then says what is wrong with it. */
+  async function shrink(file) {
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+    } catch (error) {
+      return file;
+    }
+    const { width, height } = bitmap;
+    const longSide = Math.max(width, Math.min(height, width * IMAGE_LONG_RATIO));
+    const scale = Math.min(1, IMAGE_MAX_SIDE / longSide);
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(width * scale));
+    canvas.height = Math.max(1, Math.round(height * scale));
+    const context = canvas.getContext("2d");
+    context.fillStyle = "#fff"; // a transparent PNG reads as on a phone's white screen
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    if (bitmap.close) bitmap.close();
+    const blob = await new Promise((resolve) => {
+      canvas.toBlob(resolve, "image/jpeg", IMAGE_QUALITY);
+    });
+    return blob || file;
+  }
+
+  /** Posts the picture; the reply as postMessage's, or an Error whose `reply` is the
+   * server's reason for a picture it could not read (a 4xx with {"error": ...}). */
+  async function postImage(picture) {
+    const form = new FormData();
+    form.append("sender", state.sender);
+    form.append("image", picture, "screenshot.jpg");
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), IMAGE_TIMEOUT_MS);
+    try {
+      const reply = await fetch(IMAGE_URL, {
+        method: "POST",
+        body: form,
+        credentials: "omit",
+        signal: controller.signal,
+      });
+      const body = await reply.json().catch(() => null);
+      if (!reply.ok) {
+        const failure = new Error("HTTP " + reply.status);
+        if (reply.status >= 400 && reply.status < 500 || reply.status === 503) {
+          if (body && typeof body.error === "string") failure.reply = body.error;
+        }
+        throw failure;
+      }
+      if (!Array.isArray(body)) throw new Error("not a list");
+      const answer = readReply(body.filter((m) => m && typeof m === "object"));
+      if (!answer.messages.length) throw new Error("empty reply");
+      return answer;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Sends a picture: the bubble says one was sent (the picture itself is neither shown
+   * again nor stored), then what was read and the verdict, in that order. */
+  async function sendImage(file) {
+    if (busy || !file) return;
+    const entry = { kind: "user", text: texts.image_sent, pending: true };
+    addEntry(entry);
+    setBusy(true, texts.image_reading);
+    try {
+      const answer = await postImage(await shrink(file));
+      delete entry.pending;
+      addEntry({ kind: "bot", messages: answer.messages });
+    } catch (error) {
+      delete entry.pending;
+      const reason = typeof error.reply === "string" ? error.reply : texts.image_failed;
+      addEntry({ kind: "bot", messages: [{ text: reason }] });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  imageButton.addEventListener("click", () => {
+    if (!busy) imageInput.click();
+  });
+
+  imageInput.addEventListener("change", () => {
+    const file = imageInput.files && imageInput.files[0];
+    imageInput.value = ""; // the same picture may be chosen again
+    sendImage(file);
+  });
 
   // ---- ATM mode: opened from the QR code on an ATM ----------------------------------
 

@@ -4,7 +4,9 @@ Three layers: the pure helpers; protocol edge cases on a bare Sanic app with a s
 assistant (fast, and timing under control); and the real Rasa server + action server over
 HTTP, once in plain mode with passive replies and once in security mode with every answer
 sent late through a local fake of WeChat's API. Requests are signed and encrypted here the
-way WeChat does it (SHA1 computed by hand, AES with wechatpy's WeChatCrypto).
+way WeChat does it (SHA1 computed by hand, AES with wechatpy's WeChatCrypto). Image
+messages: the picture fetched from the fake's media API, read by the OCR worker, and what
+was read and the verdict sent through its customer-service API.
 """
 
 import asyncio
@@ -49,6 +51,7 @@ from core.replies import safe_reply
 from tests.e2e.servers import MODEL, running_assistant
 
 PLEASE_TYPE = say("wechat.please_type")
+READING_IMAGE = say("image.wechat_reading")
 VOICE_NOT_RECOGNISED = say("wechat.voice_not_recognised")
 
 TOKEN = "wechat-test-token"
@@ -129,8 +132,8 @@ def reply_content(body: str, safe_mode: bool = False) -> str:
 
 
 class FakeWeChatApi(ThreadingHTTPServer):
-    """Speaks /cgi-bin/token and /cgi-bin/message/custom/send on loopback and records
-    what it was asked."""
+    """Speaks /cgi-bin/token, /cgi-bin/message/custom/send and /cgi-bin/media/get on
+    loopback and records what it was asked."""
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _FakeApiHandler)
@@ -139,6 +142,8 @@ class FakeWeChatApi(ThreadingHTTPServer):
         self.delivered: List[Tuple[str, Dict]] = []  # (access token used, request body)
         self.rejected: List[str] = []  # tokens refused with errcode 40001
         self.revoked: set = set()
+        self.media: Dict[str, bytes] = {}  # media_id -> the file a follower sent
+        self.media_fetched: List[str] = []
 
     @property
     def url(self) -> str:
@@ -159,6 +164,18 @@ class FakeWeChatApi(ThreadingHTTPServer):
                 return {"errcode": 40001, "errmsg": "invalid credential"}
             self.delivered.append((token, body))
         return {"errcode": 0, "errmsg": "ok"}
+
+    def fetch_media(self, query: Dict[str, str]) -> Tuple[Optional[bytes], Dict]:
+        """(the file, None) or (None, WeChat's error answer) for GET /cgi-bin/media/get."""
+        token, media_id = query.get("access_token", ""), query.get("media_id", "")
+        with self.lock:
+            if token not in self.tokens_issued or token in self.revoked:
+                self.rejected.append(token)
+                return None, {"errcode": 40001, "errmsg": "invalid credential"}
+            self.media_fetched.append(media_id)
+            if media_id not in self.media:
+                return None, {"errcode": 40007, "errmsg": "invalid media_id"}
+            return self.media[media_id], {}
 
     def revoke_tokens(self) -> None:
         """As if the token had been reset elsewhere: every issued token becomes invalid."""
@@ -183,6 +200,18 @@ class _FakeApiHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path, query = self._path_and_query()
+        if path == "/cgi-bin/media/get":
+            media, error = self.server.fetch_media(query)
+            if media is None:
+                self._answer(error)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Disposition", 'attachment; filename="m.jpg"')
+            self.send_header("Content-Length", str(len(media)))
+            self.end_headers()
+            self.wfile.write(media)
+            return
         self._answer(self.server.issue_token(query) if path == "/cgi-bin/token" else None)
 
     def do_POST(self) -> None:
@@ -688,7 +717,6 @@ def test_follower_is_welcomed_and_unfollowing_gets_no_reply(plain):
 @pytest.mark.parametrize(
     "msg_type, fields, answer",
     [
-        ("image", {"PicUrl": "http://mmbiz.qpic.cn/x.jpg", "MediaId": "m1"}, PLEASE_TYPE),
         ("location", {"Location_X": "23.1", "Location_Y": "113.3", "Scale": "15",
                       "Label": "广州"}, PLEASE_TYPE),
         ("link", {"Title": "退税通知", "Description": "点击领取", "Url": "http://x.cn"},
@@ -696,7 +724,7 @@ def test_follower_is_welcomed_and_unfollowing_gets_no_reply(plain):
         ("video", {"MediaId": "m2", "ThumbMediaId": "t2"}, PLEASE_TYPE),
         ("voice", {"MediaId": "m3", "Format": "amr"}, VOICE_NOT_RECOGNISED),
     ],
-    ids=["image", "location", "link", "video", "voice-unrecognised"],
+    ids=["location", "link", "video", "voice-unrecognised"],
 )
 def test_messages_without_text_get_asked_to_type(plain, msg_type, fields, answer):
     xml = message_xml("o-media", msg_type, next(MSG_IDS), **fields)
@@ -722,7 +750,7 @@ def test_security_mode_reply_is_encrypted_and_decrypts(safe_late):
     welcome = safe_late.reply_to(event_xml("o-safe", "subscribe"))
     assert welcome == welcome_text(load({}).bank)
     image = message_xml("o-safe", "image", next(MSG_IDS), PicUrl="http://x/y.jpg", MediaId="m")
-    assert safe_late.reply_to(image) == PLEASE_TYPE
+    assert safe_late.reply_to(image) == READING_IMAGE
 
 
 def test_security_mode_refuses_plaintext_and_a_bad_msg_signature(safe_late):
@@ -761,3 +789,58 @@ def test_a_rejected_token_is_refreshed_once_and_the_answer_still_arrives(safe_la
     assert len(wechat_api.tokens_issued) == fetched_before + 1
     assert len(wechat_api.rejected) == rejected_before + 1
     assert token == wechat_api.tokens_issued[-1]
+
+
+# --- image messages: screenshots read, the verdict through the API -------------------
+
+
+def image_xml(openid: str, media_id: str, msg_id: Optional[int] = None) -> str:
+    return message_xml(openid, "image", msg_id or next(MSG_IDS),
+                       PicUrl=f"http://mmbiz.qpic.cn/{media_id}.jpg", MediaId=media_id)
+
+
+def test_without_api_credentials_an_image_is_asked_to_be_typed():
+    app = bare_app(channel_with(), scripted_assistant(lambda text: [], []))
+    status, body = asyncio.run(post(app, signed_query(), image_xml("o-no-api", "m").encode()))
+    assert status == 200 and reply_content(body) == PLEASE_TYPE
+
+
+def test_a_screenshot_is_read_and_the_verdict_arrives_through_the_api(plain, wechat_api):
+    from tests.server.ocr import pictures
+
+    wechat_api.media["m-scam"] = pictures.encoded(pictures.text_screen(), "JPEG", quality=85)
+    xml = image_xml("o-image", "m-scam")
+    assert plain.reply_to(xml) == READING_IMAGE
+    assert plain.reply_to(xml) == READING_IMAGE  # WeChat's retry: the same, read once
+    (_, read), (_, verdict) = wechat_api.wait_for("o-image", 2, seconds=180)
+    assert read["text"]["content"].startswith(say("image.read_heading"))
+    assert "退税" in read["text"]["content"]
+    assert "诈骗" in verdict["text"]["content"] and "12366" in verdict["text"]["content"]
+    assert wechat_api.media_fetched.count("m-scam") == 1
+    [stored] = [e for e in plain.assistant.stored_events("o-image") if e["event"] == "user"]
+    assert stored["metadata"] == {"from_image": "screenshot"}
+    assert "退税" in stored["text"]
+
+    after = plain.reply_to(text_xml("o-image", "1"))  # its options work like a text's
+    assert "110" in after
+
+
+@pytest.mark.parametrize(
+    "media_id, media, problem",
+    [("m-gone", None, "failed"), ("m-text", "这不是图片".encode(), "not_image"),
+     ("m-tiny", None, "too_small")],
+    ids=["unknown media id", "not an image", "1x1 image"],
+)
+def test_a_picture_that_cannot_be_read_gets_its_reply_through_the_api(
+        plain, wechat_api, media_id, media, problem):
+    from tests.server.ocr import pictures
+
+    if media_id == "m-tiny":
+        media = pictures.one_pixel()
+    if media is not None:
+        wechat_api.media[media_id] = media
+    openid = f"o-bad-{media_id}"
+    assert plain.reply_to(image_xml(openid, media_id)) == READING_IMAGE
+    [(_, reply)] = wechat_api.wait_for(openid, 1, seconds=120)
+    assert reply["text"]["content"] == say(f"image.problem.{problem}")
+    assert plain.user_texts(openid) == []
