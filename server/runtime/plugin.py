@@ -9,6 +9,8 @@ starts (before the model is loaded: its graph keeps the methods it found), in ev
 - nlu_cache.py     the NLU result of a short text seen before;
 - graph_runner.py  the model graph run without dask's scheduler;
 - commands.py      a customer's "/intent{...}" is text unless the assistant offered it;
+- lock_store.py    a message waiting for its conversation's lock starts as soon as the
+                   lock is free, not at the next one-second poll;
 - the start-up objects frozen for the garbage collector at the first turn (below).
 
 The tracker store (tracker_store.py) is named in the endpoints file like any other.
@@ -20,7 +22,7 @@ from typing import Any
 
 from rasa.core.agent import Agent
 
-from server.runtime import action_calls, commands, graph_runner, nlu_cache
+from server.runtime import action_calls, commands, graph_runner, lock_store, nlu_cache
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ def install() -> None:
     nlu_cache.install()
     graph_runner.install()
     commands.install()
+    lock_store.install()
     handle_message = Agent.handle_message
 
     async def handle_message_after_freezing(self: Agent, message: Any) -> Any:

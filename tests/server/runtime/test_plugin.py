@@ -5,11 +5,12 @@ import gc
 
 from rasa.core.actions.action import RemoteAction
 from rasa.core.agent import Agent
+from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
 from rasa.core.processor import MessageProcessor
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.regex_message_handler import RegexMessageHandler
 
-from server.runtime import action_calls, commands, graph_runner, nlu_cache, plugin
+from server.runtime import action_calls, commands, graph_runner, lock_store, nlu_cache, plugin
 
 
 def test_install_puts_every_speed_up_in_place_once():
@@ -22,6 +23,9 @@ def test_install_puts_every_speed_up_in_place_once():
     assert DaskGraphRunner.run is graph_runner.run
     assert MessageProcessor.parse_message is commands.parse_message
     assert RegexMessageHandler.process is commands.unpack_if_allowed
+    for store in (InMemoryLockStore, RedisLockStore):
+        assert store._acquire_lock is lock_store.acquire_lock
+        assert store.cleanup is lock_store.cleanup
     assert plugin.installed()
 
 
