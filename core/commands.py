@@ -48,7 +48,7 @@ def atm_entry_id(text: Optional[str]) -> Optional[str]:
         return None
     try:
         entities = json.loads(text[len(ATM_ENTRY):])
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         return None
     if not isinstance(entities, dict) or set(entities) != {ATM_ENTRY_KEY}:
         return None

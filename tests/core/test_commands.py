@@ -64,6 +64,11 @@ def test_the_atm_entry_is_exactly_the_widgets(text, atm_id):
     assert allowed_command(text, frozenset()) == (atm_id is not None)
 
 
+def test_an_atm_entry_nested_thousands_deep_is_refused_not_a_crash():
+    text = '/atm_entry{"atm_id": ' + "[" * 9000 + "]" * 9000 + "}"
+    assert atm_entry_id(text) is None and not allowed_command(text, frozenset())
+
+
 @pytest.mark.parametrize("text", ["/restart", "／restart", "\u200b/restart", "  /back",
                                   '/human_handoff{"atm_id": "x"}'])
 def test_a_refused_command_reaches_the_classifier_as_text(text):
