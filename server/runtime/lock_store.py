@@ -77,11 +77,11 @@ async def acquire_lock(
             lock: Optional[TicketLock] = self.get_lock(conversation_id)
             if not lock:
                 break  # expired and deleted, as in Rasa: LockError below
-            if all(t.number != ticket for t in lock.tickets):
-                break  # this ticket expired: it would never be served
             if any(t.has_expired() for t in lock.tickets):
                 self.update_lock(conversation_id)  # a dead turn's ticket: drop it
-                continue
+                lock.remove_expired_tickets()
+            if all(t.number != ticket for t in lock.tickets):
+                break  # this ticket expired: it would never be served
             if not lock.is_locked(ticket):
                 return lock
             key = (id(self), conversation_id)
