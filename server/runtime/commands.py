@@ -9,7 +9,9 @@ any value into a slot. Two patches, installed by plugin.py:
   shared state, so every profile and every replica sees the same latest reply): a text
   that reads as a command is unpacked only when core.commands.allowed_command says so.
   A refused one is parsed as text, its "/" turned into "／" (the UserUttered event
-  keeps the text as the customer typed it);
+  keeps the text as the customer typed it). The payload of a button of an older reply
+  (the widget keeps old replies on screen) is parsed as that button's title, the words
+  the customer saw: "我已经转账了" is understood as text is;
 - RegexMessageHandler.process unpacks only inside such an allowed parse: the normaliser
   turns "／" back into "/", and a parse that does not come through parse_message (none
   should) unpacks nothing.
@@ -36,6 +38,22 @@ _unpack_allowed = contextvars.ContextVar("unpack_allowed", default=False)
 _installed = False
 
 
+def _buttons(event: Any) -> List[Dict[str, Any]]:
+    buttons = (event.data or {}).get("buttons") or ()
+    return [b for b in buttons if isinstance(b, dict) and isinstance(b.get("payload"), str)]
+
+
+def earlier_title(tracker: Optional[Any], payload: str) -> Optional[str]:
+    """The title of the latest button with this payload anywhere in the conversation
+    the server holds, or None."""
+    for event in reversed(getattr(tracker, "events", None) or ()):
+        if isinstance(event, BotUttered):
+            for button in _buttons(event):
+                if button["payload"] == payload and isinstance(button.get("title"), str):
+                    return button["title"]
+    return None
+
+
 def offered_payloads(tracker: Optional[Any]) -> FrozenSet[str]:
     """The button payloads of the assistant's latest reply: its messages since the
     customer's last message (none without a tracker)."""
@@ -44,9 +62,7 @@ def offered_payloads(tracker: Optional[Any]) -> FrozenSet[str]:
         if isinstance(event, UserUttered):
             break
         if isinstance(event, BotUttered):
-            for button in (event.data or {}).get("buttons") or ():
-                if isinstance(button, dict) and isinstance(button.get("payload"), str):
-                    payloads.add(button["payload"])
+            payloads.update(button["payload"] for button in _buttons(event))
     return frozenset(payloads)
 
 
@@ -68,7 +84,7 @@ async def parse_message(
             _unpack_allowed.reset(allowed)
     logger.debug("a command the assistant did not offer, read as text")
     as_text = copy.copy(message)
-    as_text.text = commands.as_text(text)
+    as_text.text = commands.as_text(earlier_title(tracker, text) or text)
     return await _parse_message(self, as_text, tracker, only_output_properties)
 
 

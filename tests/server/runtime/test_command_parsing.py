@@ -75,6 +75,16 @@ def test_a_button_of_an_older_reply_is_text(processor):
     assert not unpacked(parse(processor, "/money_lost"))  # no conversation at all
 
 
+def test_a_button_of_an_older_reply_is_read_as_its_title(processor):
+    """The widget keeps old replies on screen: tapping 我已经转账了 there is understood
+    as the words, not run as the intent."""
+    assert commands.earlier_title(LATER, "/money_lost") == "我已经转账了"
+    assert commands.earlier_title(LATER, "/restart") is None
+    stale = parse(processor, "/money_lost", LATER)
+    assert not unpacked(stale)
+    assert stale["intent"]["name"] == "money_lost"
+
+
 def test_the_widgets_atm_entry_is_always_unpacked(processor):
     parsed = parse(processor, '/atm_entry{"atm_id":"ATM-0042"}', LATER)
     assert parsed["intent"]["name"] == "atm_entry"
