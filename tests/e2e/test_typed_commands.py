@@ -87,11 +87,15 @@ def test_a_button_of_the_latest_reply_runs_and_an_older_one_is_text(assistant):
     assessed(assistant, sender)
     emergency = payloads(assistant.say(sender, "/money_lost"))  # offered by the assessment
     assert emergency[0]["type"] == "emergency"
-    assistant.say(sender, "/money_lost")  # the emergency reply does not offer it again
+    # The emergency reply does not offer it again: a tap on the assessment's button,
+    # still on the widget's screen, is read as its words, 我已经转账了.
+    again = payloads(assistant.say(sender, "/money_lost"))
+    assert again[0]["type"] == "emergency"
 
     pressed, stale = user_events(assistant, sender)[1:]
     assert pressed["parse_data"]["intent"] == {"name": "money_lost", "confidence": 1.0}
     assert len(stale["parse_data"]["intent_ranking"]) > 1  # classified as text
+    assert stale["text"] == "/money_lost"
 
 
 def test_a_forged_atm_id_is_not_kept(assistant):
