@@ -2,8 +2,7 @@
 
 import asyncio
 import logging
-import re
-from typing import List, Text
+from typing import List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -11,12 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import DomainDict
 from core import handoff_records, replies
+from core.atms import ATM_ID_PATTERN, Atm, InputError, find_atm
 from core.settings import settings
 
 logger = logging.getLogger(__name__)
-
-# The widget checks the same pattern before sending /atm_entry.
-ATM_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 class ActionHumanHandoff(Action):
@@ -48,7 +45,11 @@ class ActionHumanHandoff(Action):
 
 
 class ActionAtmEntry(Action):
-    """Opened from an ATM's QR code, or says they are at an ATM: stop, card, hang up."""
+    """Opened from an ATM's QR code, or says they are at an ATM: stop, card, hang up.
+
+    The only place the slot atm_id is set (domain.yml: a custom mapping): to the ATM the
+    entry names if it is on the bank's list (ATM_LIST), else None. Without a list no
+    ATM id is accepted; the alert is the same."""
 
     def name(self) -> Text:
         return "action_atm_entry"
@@ -56,8 +57,32 @@ class ActionAtmEntry(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        atm_id = tracker.get_slot("atm_id")
-        if not (isinstance(atm_id, str) and ATM_ID.fullmatch(atm_id)):
-            atm_id = None
-        dispatcher.utter_message(**replies.atm_alert(settings().bank, atm_id))
+        config = settings()
+        named = _entity(tracker, "atm_id")
+        # "我在取款机前面" names no ATM: the one the conversation came from, if any, stays.
+        candidate = named if named is not None else tracker.get_slot("atm_id")
+        atm = _listed_atm(candidate)
+        if named is not None and atm is None:
+            logger.warning("ATM entry for %s names an ATM not on the list", tracker.sender_id)
+        atm_id = atm.atm_id if atm else None
+        dispatcher.utter_message(**replies.atm_alert(config.bank, atm_id))
         return [SlotSet("atm_id", atm_id)]
+
+
+def _listed_atm(atm_id: object) -> Optional[Atm]:
+    """The ATM of ATM_LIST with this id (any case), or None: no list, an id that is not
+    a well-formed string, or not listed."""
+    if not isinstance(atm_id, str) or not ATM_ID_PATTERN.fullmatch(atm_id):
+        return None
+    try:
+        return find_atm(atm_id)
+    except InputError as problem:  # the list became unreadable: accept no id
+        logger.error("ATM_LIST unreadable, no ATM id accepted: %s", problem)
+        return None
+
+
+def _entity(tracker: Tracker, name: str) -> Optional[object]:
+    """The last value of entity `name` in the latest message, or None."""
+    values = [e.get("value") for e in tracker.latest_message.get("entities") or []
+              if e.get("entity") == name]
+    return values[-1] if values else None

@@ -5,7 +5,10 @@ scale-out profile), in a table of ours beside Rasa's `events`. Hotline staff wor
 them in the staff console (staff/): each record is open (待联系) until someone marks it
 contacted (已联系) or done (已处理), with a note; every change is kept in
 `handoff_status_changes`. A conversation has at most one record that is not done: asking
-again gives the same reference.
+again gives the same reference. What comes from the conversation's slots is checked
+before it is written (`checked_request`): a value that is not a catalog type, a risk
+level or a well-formed ATM id is stored as NULL, so no customer-made value reaches the
+record and no odd one makes the insert fail.
 """
 
 import dataclasses
@@ -22,6 +25,8 @@ import sqlalchemy as sa
 import yaml
 
 from core.assessment_records import ASSESSMENT_TABLE, EMERGENCY
+from core.atms import ATM_ID_PATTERN
+from core.catalog import RISK_LEVELS, SUSPECTED_FRAUD, load_catalog
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -87,6 +92,37 @@ class HandoffRequest:
     # None: looked up in the database (the conversation's events and assessment records).
     channel: Optional[str] = None
     money_gone: Optional[bool] = None
+
+
+def valid_scam_type(value: object) -> bool:
+    return isinstance(value, str) and (
+        value == SUSPECTED_FRAUD or value in load_catalog().scam_types)
+
+
+def valid_risk(value: object) -> bool:
+    return isinstance(value, str) and value in RISK_LEVELS
+
+
+def valid_atm_id(value: object) -> bool:
+    """The QR codes' id pattern (whether it is on the ATM list was checked when the
+    slot was set, actions/handoff.py)."""
+    return isinstance(value, str) and bool(ATM_ID_PATTERN.fullmatch(value))
+
+
+_CHECKS = {"scam_type": valid_scam_type, "risk": valid_risk, "atm_id": valid_atm_id}
+
+
+def checked_request(request: HandoffRequest) -> HandoffRequest:
+    """`request` with every slot value that is not what its column holds set to None."""
+    dropped = {
+        field: None for field, valid in _CHECKS.items()
+        if getattr(request, field) is not None and not valid(getattr(request, field))
+    }
+    if dropped:
+        # The field names only: the values came from a customer and may be anything.
+        logger.warning("handoff record for %s: %s not valid, stored as NULL",
+                       request.conversation_id, ", ".join(sorted(dropped)))
+    return dataclasses.replace(request, **dropped)
 
 
 def new_reference() -> str:
@@ -261,7 +297,9 @@ def record_handoff(url: str, request: HandoffRequest) -> str:
 
     When the conversation already has a record that is not done, nothing is inserted and
     that record's reference is returned: the customer keeps one reference per case.
+    The slot values are checked first (`checked_request`).
     """
+    request = checked_request(request)
     engine = _engine(url)
     with engine.connect() as connection:
         existing = open_reference(connection, request.conversation_id)

@@ -8,6 +8,12 @@ ever see the masked text.
     密码是abc123                  ->  密码是[密码]
     验证码 384756 / 384756是验证码  ->  验证码 [验证码] / [验证码]是验证码
 
+A card number is 13-19 digits, typed whole or in groups (spaces, hyphens, dots,
+full-width digits and spaces): Luhn-valid, or called a card or account (卡号, 账 户 …),
+or 15-19 digits starting like a bank card (62 UnionPay, 4, 5), whatever the words around
+it, so a pasted notice's 账 户：6214 8512 3456 7890 123 is masked. Mobile numbers,
+amounts, dates, and order numbers under 15 digits stay.
+
 The placeholders keep the words 验证码, 密码, 身份证号 next to the customer's own words
 (卡号, 银行卡), so the classifier and the risk rules still see what was given away.
 Phone numbers, amounts and dates are left alone: the assistant checks numbers customers
@@ -33,23 +39,42 @@ CODE_PLACEHOLDER = "[验证码]"
 
 _DIGIT = "0-9０-９"
 _CN_DIGIT = "零〇一二三四五六七八九"
-# Between digit groups of one number: "6222 0212", "6222-0212", a full-width space.
+# Between digit groups of a code: "384 756", "6222-0212", a full-width space.
 _SEPARATOR = r"(?:[ \u3000]{1,2}|[-‐‑–－])"
+# Between digit groups of a card or ID number: those, and dots, " - ", no-break spaces.
+_NUMBER_SEPARATOR = r"(?:[ \u3000\u00a0\t]{1,2}|[ \u3000]?[-‐‑–—－.．][ \u3000]?)"
 # A number as typed: digit groups with single separators, an ID number's final X included.
 _NUMBER = re.compile(
-    rf"(?<![{_DIGIT}])[{_DIGIT}](?:{_SEPARATOR}?[{_DIGIT}])*(?:{_SEPARATOR}?[Xx](?![A-Za-z]))?"
+    rf"(?<![{_DIGIT}])[{_DIGIT}](?:{_NUMBER_SEPARATOR}?[{_DIGIT}])*"
+    rf"(?:{_NUMBER_SEPARATOR}?[XxＸｘ](?![A-Za-zＡ-Ｚａ-ｚ]))?"
 )
-_GROUP = re.compile(rf"[{_DIGIT}Xx]+")
+_GROUP = re.compile(rf"[{_DIGIT}XxＸｘ]+")
 MIN_CARD_DIGITS, MAX_CARD_DIGITS = 13, 19  # an ID number has 15 or 18
+# A card by its first digits alone (UnionPay 62, Visa 4, Mastercard 5): this long at least.
+MIN_BIN_CARD_DIGITS = 15
+CARD_BINS = ("62", "4", "5")
+
+
+def _spaced(*words: str) -> str:
+    """The words as a pattern, with blanks allowed between Chinese characters (账 户)."""
+    return "|".join(
+        word if word.isascii() else "[ \u3000]*".join(map(re.escape, word)) for word in words
+    )
+
 
 # The customer's words right before or after a number that say what it is.
 _CARD_BEFORE = re.compile(
-    rf"(?:卡|card|账号|帐号|賬號|帳號|账户|帐户|賬戶|帳戶|account)[^{_DIGIT}\n]{{0,8}}\Z",
+    rf"(?:{_spaced('卡', '账号', '帐号', '賬號', '帳號', '账户', '帐户', '賬戶', '帳戶')}"
+    rf"|card|account)[^{_DIGIT}\n]{{0,8}}\Z",
     re.IGNORECASE,
 )
-_CARD_AFTER = re.compile(rf"\A[^{_DIGIT}\n]{{0,6}}?(?:卡号|卡號|银行卡|銀行卡|card)", re.IGNORECASE)
+_CARD_AFTER = re.compile(
+    rf"\A[^{_DIGIT}\n]{{0,6}}?(?:{_spaced('卡号', '卡號', '银行卡', '銀行卡')}|card)",
+    re.IGNORECASE,
+)
 _ID_BEFORE = re.compile(
-    rf"(?:身份证|身份證|证件|證件|ID|identity)[^{_DIGIT}\n]{{0,8}}\Z", re.IGNORECASE
+    rf"(?:{_spaced('身份证', '身份證', '证件', '證件')}|ID|identity)[^{_DIGIT}\n]{{0,8}}\Z",
+    re.IGNORECASE,
 )
 
 _CODE_WORD = (
@@ -194,9 +219,9 @@ def id_number_valid(number: str) -> bool:
 def _ascii_digits(typed: str) -> str:
     """The digits (and a final X) of a number as typed, separators dropped, ASCII."""
     return "".join(
-        "X" if char in "Xx" else str(unicodedata.digit(char))
+        "X" if char in "XxＸｘ" else str(unicodedata.digit(char))
         for char in typed
-        if char in "Xx" or unicodedata.category(char) == "Nd"
+        if char in "XxＸｘ" or unicodedata.category(char) == "Nd"
     )
 
 
@@ -215,9 +240,16 @@ def _born_on_a_real_date(number: str) -> bool:
     return 1900 <= born.year <= date.today().year
 
 
+# How sure a find is: one by its first digits alone gives way (see _id_and_card_spans).
+_SURE, _BY_BIN = 2, 1
+
+
 def _id_and_card_spans(text: str) -> Iterator[_Span]:
-    """Each typed number, or when the whole is neither (a card number and a phone number
-    typed in one run), the longest ID or card found in its consecutive digit groups."""
+    """The ID and card numbers in each typed number: from its first digit group on, the
+    longest run of consecutive groups that is one, then on after it. A run found by its
+    first digits alone gives way to one as long that starts a group later, so a card
+    typed right after an amount ("5000 6222 0212 3456 7894") is found on its own."""
+    words = _WordsAround(text)
     for number in _NUMBER.finditer(text):
         groups = [
             (group.start(), group.end(), _ascii_digits(group.group()))
@@ -225,55 +257,109 @@ def _id_and_card_spans(text: str) -> Iterator[_Span]:
         ]
         first = 0
         while first < len(groups):
-            found = _longest_id_or_card(text, groups[first:first + MAX_CARD_DIGITS])
+            found = _longest_run(words, groups, first)
             if found is None:
                 first += 1
                 continue
-            yield found[0]
-            first += found[1]
+            span, count, sureness, length = found
+            if sureness == _BY_BIN:
+                later = _longest_run(words, groups, first + 1)
+                if later is not None and later[3] >= length:
+                    first += 1
+                    continue
+            yield span
+            first += count
 
 
-def _longest_id_or_card(
-    text: str, groups: List[Tuple[int, int, str]]
-) -> Optional[Tuple[_Span, int]]:
-    """The longest ID or card made of groups[0], groups[1] ... and how many groups it took."""
-    best, digits = None, ""
-    for count, (_, end, group_digits) in enumerate(groups, start=1):
-        digits += group_digits
+def _longest_run(
+    words: "_WordsAround", groups: List[Tuple[int, int, str]], first: int
+) -> Optional[Tuple[_Span, int, int, int]]:
+    """The longest ID or card made of groups[first], groups[first + 1] …: its span, how
+    many groups it took, how sure it is and its digit count."""
+    runs, digits = [], ""
+    for last in range(first, min(len(groups), first + MAX_CARD_DIGITS)):
+        digits += groups[last][2]
         if len(digits) > MAX_CARD_DIGITS:
             break
-        if len(digits) < MIN_CARD_DIGITS:
-            continue
-        start = groups[0][0]
-        kind = _kind_of_long_number(digits, text[max(0, start - 16):start], text[end:end + 12])
-        if kind == ID_NUMBER:
-            best = _Span(start, end, ID_NUMBER, ID_PLACEHOLDER), count
-        elif kind == CARD_NUMBER:
-            best = _Span(start, end, CARD_NUMBER, masked_card(digits)), count
-    return best
+        if len(digits) >= MIN_CARD_DIGITS:
+            runs.append((last, digits))
+    for last, digits in reversed(runs):
+        start, end = groups[first][0], groups[last][1]
+        kind, sureness = _kind_of_long_number(digits, words, start, end)
+        if kind:
+            return _span(kind, start, end, digits), last - first + 1, sureness, len(digits)
+    return None
 
 
-def _kind_of_long_number(digits: str, before: str, after: str) -> str:
-    """ID_NUMBER, CARD_NUMBER or "" for the digits of a number typed between `before`
-    and `after`."""
-    said_card = bool(_CARD_BEFORE.search(before) or _CARD_AFTER.search(after))
-    said_id = bool(_ID_BEFORE.search(before))
+def _span(kind: str, start: int, end: int, digits: str) -> _Span:
+    if kind == ID_NUMBER:
+        return _Span(start, end, ID_NUMBER, ID_PLACEHOLDER)
+    return _Span(start, end, CARD_NUMBER, masked_card(digits))
+
+
+class _WordsAround:
+    """What the words before and after a position of `text` say, each looked up once
+    (a long run of digit groups is looked at in many ways)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._card_before: dict = {}
+        self._card_after: dict = {}
+        self._id_before: dict = {}
+
+    def before(self, start: int) -> str:
+        return self.text[max(0, start - 16):start]
+
+    def said_card(self, start: int, end: int) -> bool:
+        if start not in self._card_before:
+            self._card_before[start] = bool(_CARD_BEFORE.search(self.before(start)))
+        if end not in self._card_after:
+            self._card_after[end] = bool(_CARD_AFTER.search(self.text[end:end + 12]))
+        return self._card_before[start] or self._card_after[end]
+
+    def said_id(self, start: int) -> bool:
+        if start not in self._id_before:
+            self._id_before[start] = bool(_ID_BEFORE.search(self.before(start)))
+        return self._id_before[start]
+
+    def after_plus(self, start: int) -> bool:
+        return self.before(start).rstrip().endswith(("+", "＋"))
+
+    def touches_a_letter(self, start: int, end: int) -> bool:
+        """Glued to Latin letters, digits are a code of some kind (YT4312…, a parcel's
+        number), not a card by their first digits alone."""
+        text = self.text
+        return (start > 0 and text[start - 1].isascii() and text[start - 1].isalpha()) or (
+            end < len(text) and text[end].isascii() and text[end].isalpha())
+
+
+def _kind_of_long_number(
+    digits: str, words: "_WordsAround", start: int, end: int
+) -> Tuple[str, int]:
+    """(ID_NUMBER, CARD_NUMBER or "", how sure) for the digits typed at text[start:end]."""
+    luhn = luhn_valid(digits)
     if "X" in digits and not (len(digits) == 18 and digits.index("X") == 17):
-        return ""
+        return "", 0
     if len(digits) in (15, 18) and _born_on_a_real_date(digits):
-        if said_id or digits.endswith("X"):
-            return ID_NUMBER
+        if digits.endswith("X") or words.said_id(start):
+            return ID_NUMBER, _SURE
         # Unless the customer called it a card: a Luhn-valid number that fails the ID
         # check is a card, anything else shaped like an ID (a typo'd one too) is an ID.
-        if not said_card and (
-            len(digits) == 15 or id_number_valid(digits) or not luhn_valid(digits)
+        if (len(digits) == 15 or id_number_valid(digits) or not luhn) and not (
+            words.said_card(start, end)
         ):
-            return ID_NUMBER
-    if digits.endswith("X") or not MIN_CARD_DIGITS <= len(digits) <= MAX_CARD_DIGITS:
-        return ""
-    if before.rstrip().endswith(("+", "＋")) or _INTERNATIONAL_MOBILE.fullmatch(digits):
-        return ""
-    return CARD_NUMBER if said_card or luhn_valid(digits) else ""
+            return ID_NUMBER, _SURE
+    if digits.endswith("X"):
+        return "", 0
+    if words.after_plus(start) or _INTERNATIONAL_MOBILE.fullmatch(digits):
+        return "", 0
+    if luhn or words.said_card(start, end):
+        return CARD_NUMBER, _SURE
+    if len(digits) >= MIN_BIN_CARD_DIGITS and digits.startswith(CARD_BINS) and not (
+        words.touches_a_letter(start, end)
+    ):
+        return CARD_NUMBER, _BY_BIN
+    return "", 0
 
 
 def _code_spans(text: str, keep: Collection[str]) -> Iterator[_Span]:

@@ -6,5 +6,7 @@
 - action_calls.py: custom-action responses validated without re-checking the schema,
   calls on a kept connection;
 - nlu_cache.py: the NLU result of a short text seen before;
-- graph_runner.py: the model graph run without dask's scheduler.
+- graph_runner.py: the model graph run without dask's scheduler;
+- commands.py: a customer's "/intent{...}" is text unless the assistant offered it;
+- lock_store.py: the next message of a conversation starts as soon as the lock is free.
 """

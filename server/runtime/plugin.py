@@ -1,15 +1,19 @@
-"""The one place that installs the Rasa server's speed-ups (docs/performance.md).
+"""The one place that installs the Rasa server's speed-ups (docs/performance.md) and its
+patches of Rasa's behaviour.
 
 `install()` is called once by the server's entry point (server/__main__.py) before Rasa
-starts, in every profile:
+starts (before the model is loaded: its graph keeps the methods it found), in every profile:
 
 - action_calls.py  custom-action responses checked without re-validating the schema, calls
                    on a kept connection;
 - nlu_cache.py     the NLU result of a short text seen before;
 - graph_runner.py  the model graph run without dask's scheduler;
+- commands.py      a customer's "/intent{...}" is text unless the assistant offered it;
+- lock_store.py    a message waiting for its conversation's lock starts as soon as the
+                   lock is free, not at the next one-second poll;
 - the start-up objects frozen for the garbage collector at the first turn (below);
 - and, not a speed-up, core/http_framing.py's rules in front of Sanic's HTTP/1.1 parser
-  (one malformed request must not freeze the server: issue 15).
+  (one malformed request must not freeze the server).
 
 The tracker store (tracker_store.py) is named in the endpoints file like any other.
 """
@@ -22,7 +26,7 @@ from rasa.core.agent import Agent
 from sanic.http import Http
 
 from core import http_framing
-from server.runtime import action_calls, graph_runner, nlu_cache
+from server.runtime import action_calls, commands, graph_runner, lock_store, nlu_cache
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +54,8 @@ def install() -> None:
     action_calls.install()
     nlu_cache.install()
     graph_runner.install()
+    commands.install()
+    lock_store.install()
     handle_message = Agent.handle_message
 
     async def handle_message_after_freezing(self: Agent, message: Any) -> Any:

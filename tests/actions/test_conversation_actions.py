@@ -251,10 +251,26 @@ def test_branch_hours_are_configuration(tmp_path, monkeypatch, make_tracker, dis
 # --- ATM entry --------------------------------------------------------------------
 
 
-def test_atm_entry_says_stop_first_and_keeps_the_atm(make_tracker, dispatcher, domain):
-    tracker = make_tracker('/atm_entry{"atm_id": "ATM-0001"}', "atm_entry", slots={"atm_id": "ATM-0001"})
+ATM_CSV = "atm_id,location,branch\nATM-0001,朝阳支行大厅,朝阳支行\nATM-0042,\"海淀, 自助区\",海淀支行\n"
 
-    events = run(ActionAtmEntry(), dispatcher, tracker, domain)
+
+@pytest.fixture
+def atm_list(tmp_path, monkeypatch):
+    """The bank's ATM list (ATM_LIST): ATM-0001 and ATM-0042."""
+    path = tmp_path / "atms.csv"
+    path.write_text(ATM_CSV, encoding="utf-8")
+    monkeypatch.setenv("ATM_LIST", str(path))
+    return path
+
+
+def atm_entry(make_tracker, atm_id, slots=None):
+    """The widget's ATM entry naming `atm_id` (an entity of the latest message)."""
+    return make_tracker(f'/atm_entry{{"atm_id": "{atm_id}"}}', "atm_entry",
+                        entities=[("atm_id", atm_id)], slots=slots)
+
+
+def test_atm_entry_says_stop_first_and_keeps_a_listed_atm(atm_list, make_tracker, dispatcher, domain):
+    events = run(ActionAtmEntry(), dispatcher, atm_entry(make_tracker, "ATM-0001"), domain)
 
     message = only_message(dispatcher)
     assert message["text"].startswith("⚠️") and "停止操作" in message["text"].split("\n")[0]
@@ -263,9 +279,66 @@ def test_atm_entry_says_stop_first_and_keeps_the_atm(make_tracker, dispatcher, d
     assert events == [SlotSet("atm_id", "ATM-0001")]
 
 
-@pytest.mark.parametrize("bad_id", ["<script>", "a" * 33, "", 42])
-def test_atm_entry_drops_a_malformed_atm_id(bad_id, make_tracker, dispatcher, domain):
-    events = run(ActionAtmEntry(), dispatcher, make_tracker("我在ATM", "atm_entry", slots={"atm_id": bad_id}), domain)
+def test_atm_entry_keeps_the_id_as_the_list_spells_it(atm_list, make_tracker, dispatcher, domain):
+    events = run(ActionAtmEntry(), dispatcher, atm_entry(make_tracker, "atm-0042"), domain)
+
+    assert events == [SlotSet("atm_id", "ATM-0042")]
+
+
+@pytest.mark.parametrize("forged", ["ATM-999", "ATM-00010", "<script>", "a" * 33, "", 42,
+                                    {"nested": [1, 2]}])
+def test_an_atm_not_on_the_list_is_not_kept_but_the_alert_is_given(
+        forged, atm_list, make_tracker, dispatcher, domain):
+    tracker = make_tracker("/atm_entry", "atm_entry", entities=[("atm_id", forged)])
+
+    events = run(ActionAtmEntry(), dispatcher, tracker, domain)
+
+    message = only_message(dispatcher)
+    assert "停止操作" in message["text"].split("\n")[0]
+    assert message["custom"]["atm_id"] is None
+    assert events == [SlotSet("atm_id", None)]
+
+
+def test_without_an_atm_list_no_atm_id_is_accepted(monkeypatch, make_tracker, dispatcher, domain):
+    monkeypatch.delenv("ATM_LIST", raising=False)
+
+    events = run(ActionAtmEntry(), dispatcher, atm_entry(make_tracker, "ATM-0001"), domain)
 
     assert only_message(dispatcher)["custom"]["atm_id"] is None
     assert events == [SlotSet("atm_id", None)]
+
+
+def test_saying_one_is_at_an_atm_keeps_the_atm_the_conversation_came_from(
+        atm_list, make_tracker, dispatcher, domain):
+    tracker = make_tracker("我现在在取款机前面", "atm_entry", slots={"atm_id": "ATM-0042"})
+
+    assert run(ActionAtmEntry(), dispatcher, tracker, domain) == [SlotSet("atm_id", "ATM-0042")]
+
+
+@pytest.mark.parametrize("bad_slot", ["<script>", "ATM-999", {"nested": [1, 2]}, 42])
+def test_a_bad_value_already_in_the_slot_is_dropped(bad_slot, atm_list, make_tracker, dispatcher, domain):
+    tracker = make_tracker("我在ATM", "atm_entry", slots={"atm_id": bad_slot})
+
+    assert run(ActionAtmEntry(), dispatcher, tracker, domain) == [SlotSet("atm_id", None)]
+
+
+def test_the_atm_slot_is_set_by_the_atm_entry_action_only(domain):
+    """No entity fills it: `/greet{"atm_id": "..."}` or any message naming an atm_id."""
+    assert domain["slots"]["atm_id"]["mappings"] == [{"type": "custom"}]
+
+
+def test_handoff_stores_null_for_slot_values_no_action_could_have_set(
+        tmp_path, monkeypatch, make_tracker, dispatcher, domain):
+    db = tmp_path / "rasa.db"
+    monkeypatch.setenv("HANDOFF_DB_URL", f"sqlite:///{db}")
+    slots = {"scam_type": "<b>", "risk": "' OR 1=1 --", "atm_id": {"nested": [1, 2]}}
+
+    for _ in range(2):
+        run(ActionHumanHandoff(), dispatcher, make_tracker("转人工", "human_handoff", slots=slots), domain)
+
+    # Both answered with the one open record's reference, never reference: null.
+    references = {m["custom"]["reference"] for m in dispatcher.messages}
+    assert len(references) == 1 and None not in references
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("SELECT scam_type, risk, atm_id FROM handoff_requests").fetchall()
+    assert rows == [(None, None, None)]

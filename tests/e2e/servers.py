@@ -31,6 +31,8 @@ MODEL = REPO / "models" / "assistant.tar.gz"
 STARTUP_SECONDS = 180
 # The e2e tests run the tracker store that ships, on their own database.
 TRACKER_STORE = yaml.safe_load((REPO / "endpoints.yml").read_text())["tracker_store"]["type"]
+# The bank's ATM list (ATM_LIST) the test servers run with, unless a test sets its own.
+TEST_ATMS = ("ATM-0001", "ATM-0042", "ATM-0042_b")
 
 
 # Ports below Linux's ephemeral range (32768-60999): no outgoing connection of this or
@@ -183,11 +185,15 @@ def running_assistant(
         '  headers:\n    Authorization: Bearer ${ACTION_SERVER_SECRET}\n'  # unquoted: expanded
         + stores
     )
+    atm_list = workdir / "atms.csv"
+    atm_list.write_text("atm_id,location,branch\n" + "".join(
+        f"{atm_id},测试网点,测试支行\n" for atm_id in TEST_ATMS), encoding="utf-8")
     # ENDPOINTS tells the action server where the tracker store is (handoff records).
     # The tests send everything from one address, faster than any customer: rate limits
     # are off unless a test sets them in extra_env.
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "ENDPOINTS": str(endpoints),
-           "RATE_LIMIT_PER_SENDER": "off", "RATE_LIMIT_PER_IP": "off", **(extra_env or {})}
+           "RATE_LIMIT_PER_SENDER": "off", "RATE_LIMIT_PER_IP": "off",
+           "ATM_LIST": str(atm_list), **(extra_env or {})}
     # Rasa sends it (the endpoints file above); the action server refuses calls without it.
     if not env.get("ACTION_SERVER_SECRET"):
         env["ACTION_SERVER_SECRET"] = secrets.token_urlsafe(32)

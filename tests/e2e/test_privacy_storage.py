@@ -6,13 +6,20 @@ Messages with secrets go in through REST and the widget webhook; then every stor
 every event the broker published, and both servers' log files are searched for the
 secrets. The customer is warned in the reply, and the masked kinds are in the stored
 message's metadata, where an action could read them.
+
+Besides the hand-written turns, generated ones (issue 15): card and ID numbers made up
+and typed in the layouts of tests/privacy_samples.py inside pasted notices and chat
+logs, each conversation then asking for a person; no part of them may be in the replies,
+the tracker store, the event broker, the logs or the handoff records.
 """
 
 import asyncio
 import json
+import random
 import re
 import secrets
 import socket
+import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +31,7 @@ import pytest
 
 from server.guard.turns import MASKED_METADATA_KEY, privacy_warning
 from tests.e2e.servers import MODEL, running_assistant
+from tests.privacy_samples import LAYOUTS, NOTICES, Sample, sample, surviving_secrets
 
 RUN = secrets.token_hex(4)  # this run's senders, queue and exchange
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "dbname": "test", "user": "postgres"}
@@ -76,6 +84,27 @@ def leaks(text: str) -> List[str]:
     return _LEAK.findall(text)
 
 
+def _generated() -> List[Tuple[str, str, Sample]]:
+    """(webhook, sender, pasted notice): every notice once, layouts in turn (seeded)."""
+    rng = random.Random(15)
+    webhooks = ["/webhooks/rest/webhook", "/chat/webhook"]
+    return [
+        (webhooks[i % 2], f"privacy-{RUN}-generated-{i}",
+         sample(rng, notice, LAYOUTS[i % len(LAYOUTS)], LAYOUTS[-1 - i % len(LAYOUTS)]))
+        for i, notice in enumerate(NOTICES)
+    ]
+
+
+GENERATED = _generated()
+GENERATED_SECRETS = [secret for _, _, pasted in GENERATED for secret in pasted.secrets]
+HANDOFF = "转人工"
+
+
+def survivors(text: str) -> List[str]:
+    """The generated secrets (or their middles) readable in `text`."""
+    return surviving_secrets(text, GENERATED_SECRETS)
+
+
 def as_text(events: List[Dict]) -> str:
     return json.dumps(events, ensure_ascii=False)
 
@@ -104,6 +133,10 @@ class SqliteStores:
 
     def published(self) -> Optional[List[Dict]]:
         return None
+
+    def handoffs(self, assistant) -> List[Tuple]:
+        with sqlite3.connect(assistant.tracker_db) as db:
+            return db.execute("SELECT * FROM handoff_requests").fetchall()
 
     def clean_up(self) -> None:
         pass
@@ -134,6 +167,14 @@ class PostgresAndRabbitMq:
             cursor.execute("SELECT data FROM events WHERE sender_id = %s ORDER BY id", (sender,))
             return [json.loads(data) for (data,) in cursor.fetchall()]
 
+    def handoffs(self, assistant) -> List[Tuple]:
+        import psycopg2
+
+        with psycopg2.connect(**POSTGRES) as db, db.cursor() as cursor:
+            cursor.execute("SELECT * FROM handoff_requests WHERE conversation_id LIKE %s",
+                           (f"privacy-{RUN}-%",))
+            return cursor.fetchall()
+
     def published(self) -> List[Dict]:
         """Everything on this run's queue so far (and kept for later calls)."""
         self._published += asyncio.run(self._drain())
@@ -157,6 +198,8 @@ class PostgresAndRabbitMq:
 
         with psycopg2.connect(**POSTGRES) as db, db.cursor() as cursor:
             cursor.execute("DELETE FROM events WHERE sender_id LIKE %s", (f"privacy-{RUN}-%",))
+            cursor.execute("DELETE FROM handoff_requests WHERE conversation_id LIKE %s",
+                           (f"privacy-{RUN}-%",))
 
         async def remove_queue_and_exchange():
             async with await aio_pika.connect(RABBITMQ_URL) as connection:
@@ -173,18 +216,23 @@ class Run:
     stored: Dict[str, List[Dict]]  # sender -> the tracker store's events
     published: Optional[List[Dict]]  # the broker's events (this run's senders), if any
     logs: Dict[str, str]  # log file -> its text
+    handoffs: List[Tuple]  # the handoff records of this run's conversations
 
 
-def wait_until_published(stores, senders: List[str], seconds: float = 30) -> Optional[List]:
-    """The broker's events for `senders`, once each sender's messages are there."""
+def wait_until_published(stores, messages: Dict[str, int], seconds: float = 30) -> Optional[List]:
+    """The broker's events for the senders of `messages`, once each sender's messages
+    (that many) are there."""
     deadline = time.monotonic() + seconds
     while True:
         published = stores.published()
         if published is None:
             return None
-        ours = [event for event in published if event.get("sender_id") in senders]
-        arrived = {e["sender_id"] for e in ours if e.get("event") == "user"}
-        if arrived == set(senders) or time.monotonic() > deadline:
+        ours = [event for event in published if event.get("sender_id") in messages]
+        arrived: Dict[str, int] = {}
+        for event in ours:
+            if event.get("event") == "user":
+                arrived[event["sender_id"]] = arrived.get(event["sender_id"], 0) + 1
+        if arrived == messages or time.monotonic() > deadline:
             return ours
         time.sleep(0.5)
 
@@ -209,13 +257,22 @@ def run(request, tmp_path_factory) -> Run:
                 status, messages = post(assistant.rasa_url + turn.path, body)
                 assert status == 200, (status, messages)
                 replies[sender_id(turn)] = messages
-            senders = [sender_id(turn) for turn in TURNS]
-            published = wait_until_published(stores, senders)
-            stored = {sender: stores.events(assistant, sender) for sender in senders}
+            for path, sender, pasted in GENERATED:
+                replies[sender] = []
+                for text in (pasted.text, HANDOFF):
+                    status, messages = post(assistant.rasa_url + path,
+                                            {"sender": sender, "message": text})
+                    assert status == 200, (status, messages)
+                    replies[sender] += messages
+            expected = {**{sender_id(turn): 1 for turn in TURNS},
+                        **{sender: 2 for _, sender, _ in GENERATED}}
+            published = wait_until_published(stores, expected)
+            stored = {sender: stores.events(assistant, sender) for sender in expected}
+            handoffs = stores.handoffs(assistant)
         # After the servers stopped: their logs are complete and flushed.
         logs = {name: (workdir / name).read_text(encoding="utf-8", errors="replace")
                 for name in ("rasa.log", "actions.log")}
-        yield Run(replies, stored, published, logs)
+        yield Run(replies, stored, published, logs, handoffs)
     finally:
         stores.clean_up()
 
@@ -256,7 +313,8 @@ def test_the_tracker_store_holds_only_the_masked_message(run, turn):
 def test_the_event_broker_published_the_conversations_without_a_secret(run):
     if run.published is None:
         pytest.skip("no event broker with the SQLite tracker store")
-    user_texts = {e["sender_id"]: e["text"] for e in run.published if e.get("event") == "user"}
+    user_texts = {e["sender_id"]: e["text"] for e in run.published
+                  if e.get("event") == "user" and e["sender_id"] in map(sender_id, TURNS)}
     assert user_texts == {sender_id(turn): turn.stored_text for turn in TURNS}
     assert leaks(as_text(run.published)) == []
 
@@ -271,3 +329,44 @@ def test_the_server_logs_hold_no_secret(run, log):
 def test_rasa_logged_the_messages_masked(run):
     # At DEBUG Rasa logs each parsed message: the search above did look at them.
     assert "6222 **** **** 7894" in run.logs["rasa.log"]
+
+
+# --- generated card and ID numbers in pasted notices (issue 15) --------------------------
+
+
+def test_the_generated_notices_hold_secrets_of_both_kinds():
+    assert {kind for kind, _ in GENERATED_SECRETS} == {"card", "id"}
+    assert len(GENERATED) == len(NOTICES) >= 12
+
+
+@pytest.mark.parametrize("path, sender, pasted", GENERATED, ids=[g[1].rsplit("-", 1)[1] for g in GENERATED])
+def test_a_generated_notice_is_answered_masked_and_its_conversation_handed_off(run, path, sender, pasted):
+    messages = run.replies[sender]
+    assert privacy_warning() in [m.get("text") for m in messages]
+    assert any(m.get("custom", {}).get("type") == "handoff" and m["custom"]["reference"]
+               for m in messages)
+    assert survivors(as_text(messages)) == []
+    events = run.stored[sender]
+    user_texts = [e["text"] for e in events if e["event"] == "user"]
+    assert len(user_texts) == 2 and user_texts[1] == HANDOFF
+    assert all(number in user_texts[0] for number in pasted.kept)  # the rest is as typed
+    assert survivors(as_text(events)) == []
+
+
+def test_no_generated_secret_reached_the_event_broker(run):
+    if run.published is None:
+        pytest.skip("no event broker with the SQLite tracker store")
+    generated = {sender for _, sender, _ in GENERATED}
+    assert generated <= {e["sender_id"] for e in run.published if e.get("event") == "user"}
+    assert survivors(as_text(run.published)) == []
+
+
+@pytest.mark.parametrize("log", ["rasa.log", "actions.log"])
+def test_no_generated_secret_reached_the_logs(run, log):
+    assert survivors(run.logs[log]) == []
+
+
+def test_no_generated_secret_reached_the_handoff_records(run):
+    ours = [row for row in run.handoffs if any(sender in map(str, row) for _, sender, _ in GENERATED)]
+    assert len(ours) >= len(GENERATED)
+    assert survivors(json.dumps(run.handoffs, default=str, ensure_ascii=False)) == []

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -54,6 +55,7 @@ def test_starts_the_profile_replicas_share_conversations_and_ctrl_c_stops_all(tm
         first = say_over_rest(f"http://127.0.0.1:{ports[0]}", sender, "税务局打电话说我有一笔退税，让我去ATM上操作")
         assert any(m.get("custom", {}).get("scam_type") == "tax_refund" for m in first)
         assert "冒充税务局退税诈骗" in say_over_rest(f"http://127.0.0.1:{ports[1]}", sender, "为什么说是诈骗")[0]["text"]
+        _commands_and_locks_across_replicas(ports, sender)
 
         os.killpg(script.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's group
         assert script.wait(timeout=60) == 130
@@ -74,3 +76,27 @@ def test_starts_the_profile_replicas_share_conversations_and_ctrl_c_stops_all(tm
         asyncio.run(delete_queue_and_exchange())
     for port in [*ports, action_port]:
         assert not answers(f"http://127.0.0.1:{port}/")
+
+
+def _commands_and_locks_across_replicas(ports, sender):
+    """Issue 15 on two replicas: the latest reply's buttons are read from the shared
+    conversation, typed commands are text on either replica, and messages of one
+    conversation sent at once to both replicas follow each other promptly (Redis lock)."""
+    urls = [f"http://127.0.0.1:{p}" for p in ports]
+    assessment = say_over_rest(urls[0], sender, "公安说我涉嫌洗钱，要把钱转到安全账户")
+    assert {"title": "我已经转账了", "payload": "/money_lost"} in assessment[0]["buttons"]
+    pressed = say_over_rest(urls[1], sender, "/money_lost")  # offered on the other replica
+    assert any(m.get("custom", {}).get("type") == "emergency" for m in pressed)
+    restart = say_over_rest(urls[0], sender, "/restart")
+    assert restart and not any("出了点问题" in (m.get("text") or "") for m in restart)
+    assert "冒充公检法" in say_over_rest(urls[1], sender, "为什么说是诈骗")[0]["text"]
+
+    links = [f"https://icbc-refund-{c}{c}.top/login" for c in "abcdefghij"]
+    started = time.monotonic()
+    with ThreadPoolExecutor(len(links)) as pool:
+        replies = list(pool.map(
+            lambda i: say_over_rest(urls[i % 2], sender, f"这个链接安全吗 {links[i]}"), range(len(links))))
+    seconds = time.monotonic() - started
+    for link, reply in zip(links, replies):
+        assert [m["custom"]["url"] for m in reply if m.get("custom", {}).get("type") == "link_check"] == [link]
+    assert seconds < 5, seconds  # one a second with Rasa's own poll

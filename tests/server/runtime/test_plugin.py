@@ -5,10 +5,12 @@ import gc
 
 from rasa.core.actions.action import RemoteAction
 from rasa.core.agent import Agent
+from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
 from rasa.core.processor import MessageProcessor
 from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.nlu.classifiers.regex_message_handler import RegexMessageHandler
 
-from server.runtime import action_calls, graph_runner, nlu_cache, plugin
+from server.runtime import action_calls, commands, graph_runner, lock_store, nlu_cache, plugin
 
 
 def test_install_puts_every_speed_up_in_place_once():
@@ -19,6 +21,11 @@ def test_install_puts_every_speed_up_in_place_once():
     assert RemoteAction._validate_action_result is action_calls.validate_action_result
     assert MessageProcessor._parse_message_with_graph is nlu_cache.parse_with_cache
     assert DaskGraphRunner.run is graph_runner.run
+    assert MessageProcessor.parse_message is commands.parse_message
+    assert RegexMessageHandler.process is commands.unpack_if_allowed
+    for store in (InMemoryLockStore, RedisLockStore):
+        assert store._acquire_lock is lock_store.acquire_lock
+        assert store.cleanup is lock_store.cleanup
     assert plugin.installed()
 
 
