@@ -3,21 +3,38 @@
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
 
 from rasa_sdk.executor import CollectingDispatcher
 
 from core import assessment_records
 from core.catalog import ScamType, load_catalog
+from core.language import known, reply_language
 from core.handoff_records import handoff_db_url
 from core.settings import settings
 from core.text import normalise
 
 DomainDict = Dict[Text, Any]
 SCAM_INTENT_PREFIX = "scam_"
+# The customer's language (domain.yml): the last one their messages showed.
+LANGUAGE_SLOT = "language"
 
 
 def latest_text(tracker: Tracker) -> str:
     return normalise(tracker.latest_message.get("text") or "")
+
+
+def customer_language(tracker: Tracker) -> str:
+    """The language to answer in: the latest message's script, else the last one kept
+    in the slot (a button's payload, "ok" or "1" say nothing), else Simplified."""
+    return reply_language(tracker.latest_message.get("text") or "",
+                          known(tracker.get_slot(LANGUAGE_SLOT)))
+
+
+def remember_language(tracker: Tracker, language: str) -> List[EventType]:
+    """The slot event that keeps `language` for the next turn (none when it is kept; an
+    empty slot keeps Simplified)."""
+    return [] if known(tracker.get_slot(LANGUAGE_SLOT)) == language else [SlotSet(LANGUAGE_SLOT, language)]
 
 
 def session_user_events(tracker: Tracker) -> List[Dict[Text, Any]]:

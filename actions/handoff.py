@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import DomainDict
+from actions.common import DomainDict, customer_language, remember_language
 from core import handoff_records, replies
 from core.settings import settings
 
@@ -43,8 +43,10 @@ class ActionHumanHandoff(Action):
         except Exception:  # the customer still gets the hotline; staff see the log
             logger.exception("handoff record for %s not written", tracker.sender_id)
             reference = None
-        dispatcher.utter_message(**replies.handoff(config.bank, config.branch_hours, reference))
-        return [SlotSet("handoff_reference", reference)]
+        language = customer_language(tracker)
+        dispatcher.utter_message(**replies.handoff(
+            config.bank, config.branch_hours_in(language), reference, language))
+        return [SlotSet("handoff_reference", reference), *remember_language(tracker, language)]
 
 
 class ActionAtmEntry(Action):
@@ -59,5 +61,6 @@ class ActionAtmEntry(Action):
         atm_id = tracker.get_slot("atm_id")
         if not (isinstance(atm_id, str) and ATM_ID.fullmatch(atm_id)):
             atm_id = None
-        dispatcher.utter_message(**replies.atm_alert(settings().bank, atm_id))
-        return [SlotSet("atm_id", atm_id)]
+        language = customer_language(tracker)
+        dispatcher.utter_message(**replies.atm_alert(settings().bank, atm_id, language))
+        return [SlotSet("atm_id", atm_id), *remember_language(tracker, language)]
