@@ -26,6 +26,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import WeChatException
 from wechatpy.replies import create_reply
 
+from core.language import reply_language
 from core.settings import Bank, settings as process_settings
 from core.wording import say
 from server.channels.wechat.api import CustomerServiceApi
@@ -81,6 +82,7 @@ class WeChatInput(InputChannel):
         self.settings = settings
         self.disabled_because = disabled_because
         bank = (bank or process_settings().bank) if settings else None
+        self.bank = bank
         self.welcome = welcome_text(bank) if bank else ""
         self.guard = guard or (TurnGuard.from_settings() if bank else None)
         self.limits = limits or shared_limits()
@@ -189,13 +191,17 @@ class WeChatInput(InputChannel):
         """The body WeChat gets: a passive reply's XML, or SUCCESS."""
         if incoming.kind == "text" or (incoming.kind == "voice" and incoming.text.strip()):
             return await self._converse(incoming, on_new_message)
+        # A message without words says nothing of the language: the last one heard.
+        language = self.guard.languages.last(incoming.openid) if self.guard else "zh-Hans"
         if incoming.kind == "voice":
-            return self._text_reply(incoming, say("wechat.voice_not_recognised"))
+            return self._text_reply(incoming, say("wechat.voice_not_recognised", language=language))
         if incoming.kind == "event":
             if incoming.event == "subscribe":  # also when following by scanning a QR code
-                return self._text_reply(incoming, self.welcome)
+                welcome = welcome_text(self.bank, language) if self.bank else self.welcome
+                return self._text_reply(incoming, welcome)
             return SUCCESS  # unsubscribe, menu clicks, location reports: nothing to say
-        return self._text_reply(incoming, say("wechat.please_type"))  # image, location, link, video, file
+        # image, location, link, video, file
+        return self._text_reply(incoming, say("wechat.please_type", language=language))
 
     async def _converse(
         self, incoming: Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -249,7 +255,8 @@ class WeChatInput(InputChannel):
         # address would throttle all followers together.
         wait = self.limits.admit(openid, None)
         if wait:
-            return [too_fast_message(wait)]
+            return [too_fast_message(
+                wait, reply_language(incoming.text, self.guard.languages.last(openid)))]
         button = chosen_button(incoming.text, self._last_buttons.get(openid) or [])
         collector = CollectingOutputChannel()
 
@@ -261,7 +268,8 @@ class WeChatInput(InputChannel):
 
         text = button["payload"] if button else incoming.text
         messages = await self.guard.answer(ask, text, None, collector.messages, openid)
-        reply, buttons = render_messages(messages)
+        # Each message carries the customer's words: the guard heard its language.
+        reply, buttons = render_messages(messages, self.guard.languages.last(openid))
         if buttons:
             self._last_buttons.put(openid, buttons)
         else:
