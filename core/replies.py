@@ -18,9 +18,10 @@ from typing import Dict, List, Optional, Sequence
 from core import rule_wording
 from core.catalog import SUSPECTED_FRAUD, MoneyLostGuidance, ScamType, load_catalog
 from core.directory import OfficialNumber, official_directory, resolve_hotlines
-from core.language import ENGLISH, SIMPLIFIED, TRADITIONAL, to_traditional
+from core.language import SIMPLIFIED, TRADITIONAL, to_traditional, to_traditional_keeping
 from core.links import LinkVerdict
 from core.numbers import NumberVerdict
+from core.reader import LINK_PLACEHOLDER
 from core.settings import Bank
 from core.verdict import Reason, Verdict
 from core.wording import button, say, say_each
@@ -327,7 +328,7 @@ def verdict(judged: Verdict, bank: Bank, directory: Directory, language: str = S
     message = assessment(scam, judged.level, bank, directory, language=language)
     if judged.reasons:
         quoted = "\n".join("• " + say("reading.quoted", label=_flag_label(reason, language),
-                                      quote=reason.quote, language=language)
+                                      quote=_quote(reason.quote, language), language=language)
                            for reason in judged.reasons)
         heading, rest = message["text"].split("\n\n", 1)
         extra = [say("reading.reasons", language=language) + "\n" + quoted]
@@ -338,20 +339,31 @@ def verdict(judged: Verdict, bank: Bank, directory: Directory, language: str = S
     return message
 
 
+def _quote(quote: str, language: str) -> str:
+    """The customer's words as typed; only the reader's mark for a link they held is said
+    in the reply's language."""
+    if LINK_PLACEHOLDER not in quote or language == SIMPLIFIED:
+        return quote
+    return quote.replace(LINK_PLACEHOLDER, say("link_placeholder", language=language))
+
+
 def _flag_label(reason: Reason, language: str) -> str:
     return _chinese_in(rule_wording.flag_label(reason.flag, reason.label, language), language)
 
 
 def _sign_label(sign, language: str) -> str:
-    return _chinese_in(rule_wording.sign_label(sign.id, sign.label, language), language)
+    label = rule_wording.sign_label(sign.id, sign.label, language, sign.quote)
+    # A label may name the customer's own words (the sender's signature): kept as typed.
+    return to_traditional_keeping(label, [sign.quote]) if language == TRADITIONAL else label
 
 
 def genuine_notice(judged: Verdict, bank: Bank, directory: Directory, language: str = SIMPLIFIED) -> Message:
     """Looks like a genuine notice, with why; never "safe": verify only through the
     official app or a number dialled oneself, never the message's own number or link."""
     directory = _directory_in(directory, bank, language)
-    signs = ["• " + (say("reading.quoted", label=_sign_label(sign, language), quote=sign.quote,
-                         language=language) if sign.quote else _sign_label(sign, language))
+    signs = ["• " + (say("reading.quoted", label=_sign_label(sign, language),
+                         quote=_quote(sign.quote, language), language=language)
+                     if sign.quote else _sign_label(sign, language))
              for sign in judged.genuine_signs]
     why = [say("reading.genuine_why", language=language) + "\n" + "\n".join(signs)] if signs else []
     hotlines = [bank.hotline, "96110"]
@@ -364,7 +376,8 @@ def genuine_notice(judged: Verdict, bank: Bank, directory: Directory, language: 
         "risk": "low",
         "hotlines": hotlines,
         "reasons": [],
-        "genuine_signs": [{"sign": sign.id, "label": _sign_label(sign, language), "quote": sign.quote}
+        "genuine_signs": [{"sign": sign.id, "label": _sign_label(sign, language),
+                           "quote": _quote(sign.quote, language)}
                           for sign in judged.genuine_signs],
     }
     return {"text": text, "buttons": next_step_buttons(language), "json_message": payload}
@@ -373,5 +386,5 @@ def genuine_notice(judged: Verdict, bank: Bank, directory: Directory, language: 
 def _payload_reasons(reasons: Sequence[Reason], language: str = SIMPLIFIED) -> List[Dict[str, str]]:
     """`reasons` of the payload: each flag with the customer's own words that show it
     (and the sentence the widget shows for it, in the reply's language)."""
-    return [{"flag": reason.flag, "quote": reason.quote, "label": _flag_label(reason, language)}
+    return [{"flag": reason.flag, "quote": _quote(reason.quote, language), "label": _flag_label(reason, language)}
             for reason in reasons]

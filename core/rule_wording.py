@@ -36,9 +36,12 @@ def flag_label(flag_id: str, label: str, language: str) -> str:
     return _english(RED_FLAGS_EN)["flags"][flag_id] if language == ENGLISH else label
 
 
-def sign_label(sign_id: str, label: str, language: str) -> str:
-    """A genuine sign's label (`label` is the Chinese one)."""
-    return _english(GENUINE_SIGNS_EN)["signs"][sign_id] if language == ENGLISH else label
+def sign_label(sign_id: str, label: str, language: str, quote: str = "") -> str:
+    """A genuine sign's label (`label` is the Chinese one; the sender's signature, which
+    the official_sender label names, is `quote`)."""
+    if language != ENGLISH:
+        return label
+    return _english(GENUINE_SIGNS_EN)["signs"][sign_id].format(sender=quote)
 
 
 def number_reasons(verdict: NumberVerdict, language: str) -> Tuple[str, ...]:
