@@ -1,6 +1,7 @@
 """Whether it is a scam and what to do now: the assessment of a story, the clarifying
 questions for a vague one, and the emergency when money has already gone."""
 
+from dataclasses import replace
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -9,11 +10,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     SCAM_INTENT_PREFIX, DomainDict, customer_language, latest_text, record_verdict,
-    remember_language, scam_or_general, session_user_events,
+    remember_language, scam_or_general, session_user_events, typed_text,
 )
 from core import replies
 from core.catalog import RISK_LEVELS, SUSPECTED_FRAUD, load_catalog
 from core.directory import official_directory
+from core.language import as_typed
 from core.numbers import assess_number, pattern_verdict
 from core.reader import read_message
 from core.risk import QUESTIONS, SKIP, assess_answers, match_option, reasons_in
@@ -29,11 +31,21 @@ MONEY_GONE_SLOT_VALUES = {True: "yes", False: "no", SKIP: SKIP}
 
 def read_latest(tracker: Tracker) -> Verdict:
     """The verdict on the customer's latest message: the reader's flags and genuine signs
-    (core/reader.py) weighed with the classifier's intent ranking (core/verdict.py)."""
+    (core/reader.py) weighed with the classifier's intent ranking (core/verdict.py).
+    The quotes are the customer's words as typed (a Traditional message's stay Traditional)."""
     message = tracker.latest_message
     ranking = message.get("intent_ranking") or [message.get("intent") or {}]
     config = settings()
-    return judge(read_message(message.get("text") or "", config.bank, config.bank_domain), ranking)
+    text = message.get("text") or ""
+    verdict = judge(read_message(text, config.bank, config.bank_domain), ranking)
+    typed = typed_text(tracker)
+    if typed == text or not (verdict.reasons or verdict.genuine_signs):
+        return verdict
+    return replace(
+        verdict,
+        reasons=tuple(replace(r, quote=as_typed(r.quote, typed)) for r in verdict.reasons),
+        genuine_signs=tuple(replace(s, quote=as_typed(s.quote, typed)) for s in verdict.genuine_signs),
+    )
 
 
 def say_verdict(

@@ -24,11 +24,20 @@ def latest_text(tracker: Tracker) -> str:
     return normalise(tracker.latest_message.get("text") or "")
 
 
+def typed_text(tracker: Tracker) -> str:
+    """The latest message as the customer typed it (masked by the channel). The NLU
+    pipeline's normaliser hands the actions Simplified text in latest_message; the
+    user event keeps the words as they came."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event.get("text") or ""
+    return tracker.latest_message.get("text") or ""
+
+
 def customer_language(tracker: Tracker) -> str:
     """The language to answer in: the latest message's script, else the last one kept
     in the slot (a button's payload, "ok" or "1" say nothing), else Simplified."""
-    return reply_language(tracker.latest_message.get("text") or "",
-                          known(tracker.get_slot(LANGUAGE_SLOT)))
+    return reply_language(typed_text(tracker), known(tracker.get_slot(LANGUAGE_SLOT)))
 
 
 def remember_language(tracker: Tracker, language: str) -> List[EventType]:

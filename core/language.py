@@ -24,7 +24,7 @@ import re
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
-from typing import FrozenSet, Iterable, Optional, Tuple
+from typing import Dict, FrozenSet, Iterable, Optional, Tuple
 
 SIMPLIFIED = "zh-Hans"
 TRADITIONAL = "zh-Hant"
@@ -149,6 +149,47 @@ def to_traditional_keeping(text: str, keep: Iterable[str]) -> str:
         parts += [to_traditional(text[done:match.start()]), match.group()]
         done = match.end()
     return "".join(parts) + to_traditional(text[done:])
+
+
+@lru_cache(maxsize=1)
+def _spellings() -> Dict[str, str]:
+    """Simplified character -> a regex class of every character the NLU's normalisation
+    turns into it (itself, its Traditional forms, its full-width form)."""
+    forms: Dict[str, set] = {}
+    for line in _dictionary("TSCharacters.txt").read_text(encoding="utf-8").splitlines():
+        source, _, targets = line.partition("\t")
+        first = targets.split(" ")[0] if targets else ""
+        if len(source) == 1 and len(first) == 1:
+            forms.setdefault(first, {first}).add(source)
+    for code in range(0x21, 0x7F):
+        forms.setdefault(chr(code), {chr(code)}).add(chr(code + 0xFEE0))
+    forms.setdefault("账", {"账"}).update("帐帳")
+    return {char: "[" + "".join(re.escape(f) for f in sorted(spelled)) + "]"
+            for char, spelled in forms.items()}
+
+
+# Marks the reader puts in a quote for what it does not repeat: a link, digits.
+_QUOTE_MARKS = re.compile(r"(\[链接\]|×+)")
+
+
+def as_typed(quote: str, typed: str) -> str:
+    """`quote`, found in the normalised (Simplified, NFKC) text, in the customer's own
+    characters from `typed`; the reader's marks for links and digits stay. `quote` as it
+    is when it cannot be found (OpenCC rewrote a phrase)."""
+    if not quote or quote in typed:
+        return quote
+    spellings = _spellings()
+    parts = _QUOTE_MARKS.split(quote)
+    pattern = "".join(
+        r"[^\n]+?" if i % 2 else
+        "(" + "".join(r"\s+" if c.isspace() else spellings.get(c, re.escape(c)) for c in part) + ")"
+        for i, part in enumerate(parts)
+    )
+    found = re.search(pattern, typed)
+    if not found:
+        return quote
+    literals = iter(found.groups())
+    return "".join(part if i % 2 else next(literals) for i, part in enumerate(parts))
 
 
 class LanguageMemory:

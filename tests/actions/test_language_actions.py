@@ -198,3 +198,22 @@ def test_handoff_and_atm_in_the_language(language, monkeypatch, tmp_path, make_t
     assert in_language(atm["text"], language) and atm["custom"]["atm_id"] == "ATM-1"
     if language == ENGLISH:
         assert "branches usually open on working days" in handoff["text"]
+
+
+def test_quotes_of_a_traditional_message_stay_as_typed(make_tracker, dispatcher, domain):
+    """The NLU pipeline hands the actions Simplified text; the user event keeps the
+    customer's own characters, and the reasons quote those."""
+    from core.text import normalise
+
+    typed = "我是市公安局刑警，你的銀行卡涉嫌洗錢，馬上把錢轉到安全賬戶，不許告訴家人，否則明天逮捕你"
+    tracker = make_tracker(normalise(typed), "scam_impersonate_police",
+                           events=[user_event(typed, "scam_impersonate_police")])
+
+    events = run(ActionAssessScam(), dispatcher, tracker, domain)
+
+    message = only_message(dispatcher)
+    quotes = [reason["quote"] for reason in message["custom"]["reasons"]]
+    assert quotes and all(quote in typed for quote in quotes)
+    assert any(quote != normalise(quote) for quote in quotes)  # Traditional characters kept
+    assert SlotSet(LANGUAGE_SLOT, TRADITIONAL) in events
+    assert in_language(message["text"].replace("".join(quotes), ""), TRADITIONAL)

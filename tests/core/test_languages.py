@@ -396,3 +396,14 @@ def test_handoff_share_atm_fallback_and_safe_reply_in_each_language(language):
 def test_entry_is_read_from_the_english_file():
     assert entry("buttons.human_handoff", ENGLISH) == "Talk to a person"
     assert entry("buttons.human_handoff") == "转人工"
+
+
+def test_a_quote_of_the_normalised_text_is_found_as_typed():
+    from core.language import as_typed
+
+    typed = "有人打電話說是公安局的，說我涉嫌洗錢，要我把錢轉到安全賬戶 http://abc.top/x 客服電話 13800138000"
+    assert as_typed("要我把钱转到安全账户", typed) == "要我把錢轉到安全賬戶"
+    assert as_typed("说我涉嫌洗钱,要我", typed) == "說我涉嫌洗錢，要我"  # NFKC turned ， into ,
+    # The reader's marks for a link and digits stay: they are never repeated.
+    assert as_typed("安全账户 [链接] 客服电话××××", typed) == "安全賬戶 [链接] 客服電話××××"
+    assert as_typed("没有这句话", typed) == "没有这句话"
