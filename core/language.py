@@ -119,6 +119,19 @@ def reply_language(text: str, previous: Optional[str] = None) -> str:
     return detect(text, previous) or DEFAULT
 
 
+def from_tag(tag: object) -> Optional[str]:
+    """The language an HTML lang tag or one of LANGUAGES names (en, zh-TW, zh-CN,
+    zh-Hant…), else None: a channel's hint, e.g. the widget page's language."""
+    if not isinstance(tag, str):
+        return None
+    lower = tag.strip().lower()
+    if lower.startswith("en"):
+        return ENGLISH
+    if lower.startswith(("zh-tw", "zh-hk", "zh-mo", "zh-hant")):
+        return TRADITIONAL
+    return SIMPLIFIED if lower.startswith("zh") else None
+
+
 def known(language: Optional[str]) -> str:
     """`language` if it is one of LANGUAGES, else the default (a bad slot value)."""
     return language if language in LANGUAGES else DEFAULT
@@ -201,9 +214,10 @@ class LanguageMemory:
         self.size = size
         self._last: "OrderedDict[str, str]" = OrderedDict()
 
-    def hear(self, conversation: str, text: str) -> str:
-        """The language to answer `text` in, remembered for the conversation."""
-        language = reply_language(text, self._last.get(conversation))
+    def hear(self, conversation: str, text: str, hint: Optional[str] = None) -> str:
+        """The language to answer `text` in, remembered for the conversation; `hint` (a
+        channel's, e.g. the widget page's) counts when nothing was heard before."""
+        language = reply_language(text, self._last.get(conversation) or hint)
         self._last[conversation] = language
         self._last.move_to_end(conversation)
         while len(self._last) > self.size:

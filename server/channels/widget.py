@@ -41,7 +41,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from core.directory import official_directory
-from core.language import HTML_LANG, LANGUAGES, SIMPLIFIED
+from core.language import HTML_LANG, LANGUAGES, SIMPLIFIED, from_tag
 from core.settings import Bank, parse_origins, settings
 from core.wording import LANGUAGE, say, say_all
 from server.guard.rate_limit import shared_limits
@@ -122,12 +122,7 @@ def widget_script() -> str:
 def page_language(tag: Optional[str]) -> str:
     """The language an HTML lang tag (or ?lang=) asks for: en…, zh-TW/HK/MO/Hant…, else
     Simplified."""
-    tag = (tag or "").strip().lower()
-    if tag.startswith("en"):
-        return "en"
-    if tag.startswith(("zh-tw", "zh-hk", "zh-mo", "zh-hant")):
-        return "zh-Hant"
-    return SIMPLIFIED
+    return from_tag(tag) or SIMPLIFIED
 
 
 def demo_page_html(language: str = SIMPLIFIED) -> str:

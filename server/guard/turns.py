@@ -23,7 +23,7 @@ import weakref
 from typing import Any, Awaitable, Callable, Dict, FrozenSet, List, Optional, Set
 
 from core.directory import official_directory
-from core.language import SIMPLIFIED, LanguageMemory
+from core.language import SIMPLIFIED, LanguageMemory, from_tag
 from core.masking import mask, mask_values
 from core.settings import Bank, Settings, settings
 from core.wording import say
@@ -85,7 +85,8 @@ class TurnGuard:
     ) -> List[Dict[str, Any]]:
         """The messages to send back for `text`: the assistant's, the safe reply when it
         had none (or not in time), and the privacy warning when something was masked."""
-        language = self.languages.hear(recipient_id, text)
+        hint = from_tag(metadata.get("language")) if isinstance(metadata, dict) else None
+        language = self.languages.hear(recipient_id, text, hint)
         masked = mask(text, self.keep)
         metadata, kinds_in_metadata = mask_values(metadata, self.keep)
         kinds = list(dict.fromkeys(masked.kinds + kinds_in_metadata))

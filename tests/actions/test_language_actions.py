@@ -217,3 +217,19 @@ def test_quotes_of_a_traditional_message_stay_as_typed(make_tracker, dispatcher,
     assert any(quote != normalise(quote) for quote in quotes)  # Traditional characters kept
     assert SlotSet(LANGUAGE_SLOT, TRADITIONAL) in events
     assert in_language(message["text"].replace("".join(quotes), ""), TRADITIONAL)
+
+
+def test_a_channels_language_hint_answers_a_first_message_without_words(make_tracker, dispatcher, domain):
+    entry = '/atm_entry{"atm_id": "ATM-1"}'
+    event = {**user_event(entry, "atm_entry"), "metadata": {"language": "en"}}
+    tracker = make_tracker(entry, "atm_entry", slots={"atm_id": "ATM-1"}, events=[event])
+
+    events = run(ActionAtmEntry(), dispatcher, tracker, domain)
+
+    assert only_message(dispatcher)["text"].startswith("⚠️ If you are using this ATM")
+    assert SlotSet(LANGUAGE_SLOT, ENGLISH) in events
+    # A language the conversation already has wins over the hint.
+    dispatcher.messages.clear()
+    kept = make_tracker(entry, "atm_entry", slots={"atm_id": "ATM-1", LANGUAGE_SLOT: TRADITIONAL}, events=[event])
+    run(ActionAtmEntry(), dispatcher, kept, domain)
+    assert only_message(dispatcher)["text"].startswith("⚠️ 如果您正在")

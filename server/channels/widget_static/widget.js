@@ -646,7 +646,9 @@
       const reply = await fetch(WEBHOOK_URL, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sender: state.sender, message }),
+        // The widget's language: the assistant's answer when the message tells nothing
+        // of its own (a button's payload, the ATM entry) and the conversation has none yet.
+        body: JSON.stringify({ sender: state.sender, message, metadata: { language } }),
         credentials: "omit",
         signal: controller.signal,
       });

@@ -840,3 +840,14 @@ def test_a_traditional_story_gets_traditional_words(page, widget_assistant):
     expect(page.locator(".fzw-card .fzw-card-title")).to_have_text(
         load_catalog("zh-Hant").scam_types["impersonate_police"].name)
     screenshot(page, "traditional-conversation")
+
+
+def test_atm_entry_on_an_english_page_is_answered_in_english(page, sent, widget_assistant):
+    """A foreign customer scanning the ATM's code on an English page: the entry message
+    has no words, so the widget's language (sent as metadata) decides the alert's."""
+    with page.expect_response(WEBHOOK):
+        open_chat(page, widget_assistant, f"?lang=en&entry=atm&atm={ATM_ID}")
+    assert sent[0]["metadata"] == {"language": "en"}
+    card = page.locator(".fzw-card").first
+    expect(card.locator(".fzw-card-band")).to_have_text(EN["atm_alert"]["band"])
+    expect(page.locator(".fzw-msg-bot").last).to_contain_text("Tax refunds, social security payments")
