@@ -17,7 +17,6 @@ from core.language import (
 )
 from core.reader import read_message
 from core.risk import SKIP, load_risk_rules, match_option
-from core.settings import Bank
 from core.text import normalise
 from core.verdict import judge
 from core.wording import entry, say, say_each
