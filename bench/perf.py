@@ -3,13 +3,13 @@
     make bench        (or: .venv/bin/python bench/perf.py [--seconds 20] [--skip-training])
 
 On loopback, one server at a time: the assistant as `make run` starts it (custom
-actions, SQLite persistence, runtime/) and the bare baseline (bench/bare.py: the same
+actions, SQLite persistence, server/runtime/) and the bare baseline (bench/bare.py: the same
 NLU model, no custom actions, in-memory tracker store). For each: turns per second and
 p50/p95/p99 latency at concurrency 1, 8 and 32 (bench/load.py), turn 1 against turns
 100 and 200 of one long conversation, memory (RSS) after the load, cold start (command
 to first answer). Also the assistant's full training time, and, where Redis answers on
 localhost, the assistant with two Sanic workers (not the default profile: the lever for
-a second core). Prints a table with the targets of issue 6; writes bench/out/perf.json
+a second core). Prints a table with the targets of docs/performance.md; writes bench/out/perf.json
 and a plot, bench/out/perf.png.
 """
 
@@ -179,7 +179,7 @@ def report(results: Dict) -> List[str]:
     columns = [(key, label) for key, label in COLUMNS if key in results]
     figures = [results[key] for key, _ in columns]
     bare_ = results["bare"]
-    lines = [f"{'':34}" + "".join(f"{label:>14}" for _, label in columns) + "   target (issue 6)"]
+    lines = [f"{'':34}" + "".join(f"{label:>14}" for _, label in columns) + "   target"]
 
     def row(name: str, values, target: str = "") -> None:
         lines.append(f"{name:34}" + "".join(f"{str(v):>14}" for v in values) + f"   {target}")

@@ -115,7 +115,7 @@ def main(argv=None):
                 misses["genuine read as a number question"].append((intent, text, reading, flags_only))
             genuine[f"intent_{with_intent.level}"] += 1
             genuine[f"flags_{flags_only.level}"] += 1
-            # The worst case: the classifier wrongly sure it is a scam (issue 12's complaint).
+            # The worst case: the classifier wrongly sure it is a scam.
             fooled = judge(reading, [{"name": "scam_credential_request", "confidence": 0.9}])
             genuine[f"fooled_{fooled.level}"] += 1
             if fooled.level == HIGH:

@@ -11,6 +11,7 @@ The variables, their defaults and what they do: docs/configuration.md.
 
 import os
 import re
+import urllib.parse
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +34,8 @@ DEFAULT_PUBLIC_BASE_URL = "http://localhost:5005"
 # Long enough that guessing is hopeless; `secrets.token_urlsafe(32)` gives 43 characters.
 MIN_ACTION_SECRET_LENGTH = 32
 DISABLED = ("off", "0", "none")
+SHARED_STATE_KINDS = ("memory", "redis")
+DEFAULT_SHARED_STATE_KEY_PREFIX = "fanzha"
 
 _DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}")
 _RATE = re.compile(r"\s*([0-9]+)\s*/\s*([0-9]+(?:\.[0-9]+)?)\s*")
@@ -93,6 +96,15 @@ class Settings:
     wechat_env: Mapping[str, str]
     # The CSV of the bank's ATMs (atm_id, location, branch; core/atms.py); "" = none.
     atm_list: str = ""
+    # Where the state that replicas must share lives: rate-limit buckets, WeChat nonces,
+    # MsgIds and buttons. "" = this process's memory (the embedded profile: no server);
+    # a redis:// URL in the scale-out profile (SHARED_STATE=redis).
+    shared_state_redis_url: str = ""
+    # Every shared-state key starts with this and ":" (one Redis, several deployments).
+    shared_state_key_prefix: str = DEFAULT_SHARED_STATE_KEY_PREFIX
+    # SERVER_WAIT_FOR_PORT: the Rasa server loads its model, then waits until its port is
+    # free before binding it (a spare copy; server/standby.py, deploy/supervise.py).
+    wait_for_port: bool = False
     # The branch hours English replies say (BANK_BRANCH_HOURS_EN).
     branch_hours_en: str = DEFAULT_BRANCH_HOURS_EN
 
@@ -199,6 +211,62 @@ def action_server_secret_problem(secret: str) -> Optional[str]:
     return None
 
 
+def parse_shared_state_redis_url(env: Mapping[str, str]) -> str:
+    """SHARED_STATE: memory (default, each process on its own) or redis. With redis the
+    server is SHARED_STATE_REDIS_URL, else the one the scale-out profile's lock store
+    names (REDIS_HOST, REDIS_PORT, REDIS_DB, REDIS_PASSWORD)."""
+    kind = (env.get("SHARED_STATE") or "memory").strip().lower()
+    if kind not in SHARED_STATE_KINDS:
+        raise SettingsError(
+            f"SHARED_STATE 只能是 memory 或 redis / SHARED_STATE must be memory or redis,"
+            f" got {kind!r}"
+        )
+    if kind == "memory":
+        return ""
+    url = (env.get("SHARED_STATE_REDIS_URL") or "").strip()
+    if url:
+        if urllib.parse.urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+            raise SettingsError(
+                "SHARED_STATE_REDIS_URL 必须以 redis://、rediss:// 或 unix:// 开头 /"
+                " SHARED_STATE_REDIS_URL must be a redis://, rediss:// or unix:// URL"
+            )
+        return url
+    host = (env.get("REDIS_HOST") or "127.0.0.1").strip()
+    port = _number((env.get("REDIS_PORT") or "").strip(), int, 6379)
+    db = _number((env.get("REDIS_DB") or "").strip(), int, 0)
+    if not 0 < port < 65536 or db < 0 or not re.fullmatch(r"[A-Za-z0-9.:_-]+", host):
+        raise SettingsError(
+            "SHARED_STATE=redis 需要有效的 REDIS_HOST、REDIS_PORT、REDIS_DB /"
+            " SHARED_STATE=redis needs a valid REDIS_HOST, REDIS_PORT and REDIS_DB,"
+            f" got {host!r}, {env.get('REDIS_PORT')!r}, {env.get('REDIS_DB')!r}"
+        )
+    password = env.get("REDIS_PASSWORD") or ""
+    auth = f":{urllib.parse.quote(password, safe='')}@" if password else ""
+    host = f"[{host}]" if ":" in host else host
+    return f"redis://{auth}{host}:{port}/{db}"
+
+
+def parse_shared_state_key_prefix(env: Mapping[str, str]) -> str:
+    """SHARED_STATE_KEY_PREFIX, else REDIS_KEY_PREFIX (the lock store's), else fanzha."""
+    prefix = (env.get("SHARED_STATE_KEY_PREFIX") or env.get("REDIS_KEY_PREFIX") or "").strip()
+    prefix = prefix or DEFAULT_SHARED_STATE_KEY_PREFIX
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", prefix):
+        raise SettingsError(
+            "SHARED_STATE_KEY_PREFIX 只能包含字母、数字和 _.-（最多64个）/ may hold letters,"
+            f" digits and _.- (up to 64), got {prefix!r}"
+        )
+    return prefix
+
+
+def parse_switch(env: Mapping[str, str], variable: str) -> bool:
+    raw = (env.get(variable) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{variable} 只能是 1 或 0 / {variable} must be 1 or 0, got {raw!r}")
+
+
 def _number(raw: str, kind: Callable[[str], T], default: T) -> Any:
     if not raw:
         return default
@@ -243,6 +311,10 @@ def load(env: Mapping[str, str]) -> Settings:
         postgresql_schema=env.get("POSTGRESQL_SCHEMA", "").strip(),
         wechat_env={k: v for k, v in env.items() if k.startswith("WECHAT_")},
         atm_list=env.get("ATM_LIST", "").strip(),
+        shared_state_redis_url=checked(lambda: parse_shared_state_redis_url(env), ""),
+        shared_state_key_prefix=checked(
+            lambda: parse_shared_state_key_prefix(env), DEFAULT_SHARED_STATE_KEY_PREFIX),
+        wait_for_port=checked(lambda: parse_switch(env, "SERVER_WAIT_FOR_PORT"), False),
     )
     if problems:
         raise SettingsError(

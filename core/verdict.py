@@ -38,7 +38,7 @@ PASTED_LENGTH = 100
 # Intents with their own, more urgent answer: no verdict replaces it.
 OWN_ANSWER_INTENTS = ("money_lost", "human_handoff")
 # The classifier names credential_request for any text that mentions a code or an
-# account (issue 12). Without a code, screen or ID flag, a type the hints point to this
+# account. Without a code, screen or ID flag, a type the hints point to this
 # clearly (score, lead) names the scam instead.
 VAGUE_TYPES = ("credential_request",)
 CREDENTIAL_FLAGS = ("code_or_password", "remote_control", "personal_info", "link", "guided_operation")

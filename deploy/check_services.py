@@ -126,7 +126,7 @@ def report_missing(found: List[str], needed: str) -> bool:
     for problem in found:
         print(f"✗ {problem}", file=sys.stderr)
     if found:
-        print(f"{needed} (README: Scale-out profile).", file=sys.stderr)
+        print(f"{needed} (docs/deployment.md: the scale-out profile).", file=sys.stderr)
     return bool(found)
 
 

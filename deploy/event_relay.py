@@ -2,7 +2,7 @@
 
 Rasa publishes events from in-memory background tasks after it stored the turn, so a
 replica killed with SIGKILL (an OOM kill, a lost node) loses its unpublished backlog
-although PostgreSQL has every event (README: Scale-out profile). This relay makes the
+although PostgreSQL has every event (docs/deployment.md: the scale-out profile). This relay makes the
 `events` table the outbox: it reads the rows in id order after a cursor, publishes each
 to the RabbitMQ exchange exactly as Rasa's PikaEventBroker would, waits for RabbitMQ's
 publisher confirms and only then moves its cursor on.

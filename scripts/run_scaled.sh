@@ -24,6 +24,10 @@ export RABBITMQ_USERNAME=${RABBITMQ_USERNAME:-guest} RABBITMQ_PASSWORD=${RABBITM
 export RABBITMQ_EXCHANGE=${RABBITMQ_EXCHANGE:-fanzha-events} RABBITMQ_QUEUE=${RABBITMQ_QUEUE:-rasa_events}
 # The action server writes handoff records to the tracker store this file names.
 export ENDPOINTS=endpoints.scale.yml
+# Rate-limit buckets and the WeChat channel's nonces, MsgIds and buttons in the same Redis
+# (core/settings.py, server/shared_state.py): the replicas allow one limit between them,
+# and a WeChat retry or replay is recognised on whichever replica it lands.
+export SHARED_STATE=${SHARED_STATE:-redis}
 
 source scripts/server_secrets.sh
 

@@ -13,13 +13,17 @@ from core.settings import SettingsError, settings
 
 def main() -> int:
     try:
-        settings()
+        config = settings()
     except SettingsError as problem:
         print(problem, file=sys.stderr)
         return 2
     from server.runtime import plugin
 
     plugin.install()
+    if config.wait_for_port:  # a spare copy: binds once the serving one is gone
+        from server import standby
+
+        standby.install()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

@@ -1,20 +1,28 @@
 """Rate limits: a token bucket per sender and per client address, 429 with Retry-After.
 
-The rates come from RATE_LIMIT_PER_SENDER and RATE_LIMIT_PER_IP (core/settings.py).
+The rates come from RATE_LIMIT_PER_SENDER and RATE_LIMIT_PER_IP (core/settings.py). The
+buckets live in this process (the embedded profile), or in Redis when several replicas
+serve (the scale-out profile, SHARED_STATE=redis): N replicas then allow one limit, not N.
 """
 
+import hashlib
+import logging
 import math
 import time
 from collections import OrderedDict
 from functools import lru_cache
-from typing import Callable, Optional, Tuple
+from typing import Callable, List, Optional, Protocol, Tuple
 
+import redis
 from sanic import response
 from sanic.request import Request
 
 from core.language import SIMPLIFIED, reply_language
 from core.settings import Rate, Settings, settings
 from core.wording import say
+from server.shared_state import key_prefix, shared_redis
+
+logger = logging.getLogger(__name__)
 
 # Idle buckets are dropped as soon as they are full again; this bounds the rest.
 MAX_TRACKED_KEYS = 100_000
@@ -23,8 +31,8 @@ MAX_TRACKED_KEYS = 100_000
 class TokenBuckets:
     """One token bucket per key (a sender, an address), in this process's memory.
 
-    Several replicas each count on their own: behind a load balancer, rate-limit at the
-    ingress / load balancer, or move the buckets to a shared store such as Redis.
+    Several replicas would each count on their own: the scale-out profile uses
+    RedisRequestLimits instead (SHARED_STATE=redis).
     """
 
     def __init__(
@@ -65,6 +73,11 @@ class TokenBuckets:
             del self._buckets[key]
 
 
+class Limits(Protocol):
+    def admit(self, sender: Optional[str], address: Optional[str]) -> float:
+        """0 and the request counted, or the seconds to wait (nothing counted)."""
+
+
 class RequestLimits:
     """The per-sender and per-address limits; a request counts against both or neither."""
 
@@ -95,11 +108,95 @@ class RequestLimits:
         return wait
 
 
+# Both buckets of a request in one step, on Redis's clock (replicas' clocks may differ):
+# refilled for the time since each was last counted, and a token taken from each only
+# when every one has a token. KEYS: the buckets. ARGV: now (negative: Redis's TIME), then
+# per bucket its burst, its tokens per second and how long an idle one is kept (ms).
+# Returns the seconds to wait, as a string ("0": admitted and counted).
+_ADMIT_SCRIPT = """
+local now = tonumber(ARGV[1])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local wait, tokens = 0, {}
+for i, key in ipairs(KEYS) do
+  local burst = tonumber(ARGV[3 * i - 1])
+  local per_second = tonumber(ARGV[3 * i])
+  local held = redis.call('HMGET', key, 'tokens', 'at')
+  local left, at = tonumber(held[1]), tonumber(held[2])
+  if left == nil or at == nil then left, at = burst, now end
+  left = math.min(burst, left + math.max(0, now - at) * per_second)
+  tokens[i] = left
+  if left < 1 then wait = math.max(wait, (1 - left) / per_second) end
+end
+if wait == 0 then
+  for i, key in ipairs(KEYS) do
+    redis.call('HSET', key, 'tokens', tostring(tokens[i] - 1), 'at', tostring(now))
+    redis.call('PEXPIRE', key, ARGV[3 * i + 1])
+  end
+end
+return tostring(wait)
+"""
+
+
+class RedisRequestLimits:
+    """RequestLimits with the buckets in Redis, shared by every replica: one script run
+    per request checks and counts both buckets atomically.
+
+    If Redis does not answer, the request is admitted and the failure logged: the
+    assistant keeps answering (Rasa's lock store, on the same Redis, fails loudly too).
+    """
+
+    def __init__(
+        self, client: redis.Redis, prefix: str, per_sender: Optional[Rate],
+        per_ip: Optional[Rate], clock: Optional[Callable[[], float]] = None,
+    ) -> None:
+        self.per_sender = per_sender
+        self.per_ip = per_ip
+        self._prefix = f"{prefix}:rate:"
+        self._clock = clock  # None: Redis's own clock, the same for every replica
+        self._admit = client.register_script(_ADMIT_SCRIPT)
+
+    @classmethod
+    def from_settings(
+        cls, config: Settings, client: redis.Redis, clock: Optional[Callable[[], float]] = None
+    ) -> "RedisRequestLimits":
+        return cls(client, key_prefix(config), config.rate_per_sender, config.rate_per_ip,
+                   clock)
+
+    def admit(self, sender: Optional[str], address: Optional[str]) -> float:
+        keys: List[str] = []
+        args: List[str] = [repr(self._clock()) if self._clock else "-1"]
+        for kind, rate, key in (("sender", self.per_sender, sender), ("ip", self.per_ip, address)):
+            if rate is None or not key:
+                continue
+            # Hashed: a sender id can be long and hold anything; the key stays short.
+            keys.append(self._prefix + kind + ":" + hashlib.sha256(key.encode()).hexdigest()[:32])
+            idle_ms = max(1, math.ceil(rate.seconds * 1000))  # idle that long: full again
+            args += [str(rate.count), repr(rate.count / rate.seconds), str(idle_ms)]
+        if not keys:
+            return 0.0
+        try:
+            return float(self._admit(keys=keys, args=args))
+        except redis.RedisError as error:
+            logger.error("rate limit not checked, Redis unavailable: %r", error)
+            return 0.0
+
+
+def limits_from_settings(config: Settings) -> Limits:
+    """In Redis when the shared state is (SHARED_STATE=redis), else in this process."""
+    client = shared_redis(config)
+    if client is None:
+        return RequestLimits.from_settings(config)
+    return RedisRequestLimits.from_settings(config, client)
+
+
 @lru_cache(maxsize=1)
-def shared_limits() -> RequestLimits:
+def shared_limits() -> Limits:
     """This process's limits: all channels share them, so one address counts the same
-    whether it calls REST or the widget."""
-    return RequestLimits.from_settings(settings())
+    whether it calls REST or the widget; with SHARED_STATE=redis every replica shares them."""
+    return limits_from_settings(settings())
 
 
 def client_address(request: Request) -> str:
@@ -123,7 +220,7 @@ def _message_language(request: Request) -> str:
 
 
 def refuse_too_fast(
-    request: Request, limits: RequestLimits, sender: Optional[str]
+    request: Request, limits: Limits, sender: Optional[str]
 ) -> Optional[response.HTTPResponse]:
     """429 with Retry-After when the sender or the address is over its rate, else None
     (and the request counted)."""

@@ -8,7 +8,7 @@
 - Rasa opens a new HTTP client session, and so a new connection, for every call. The
   endpoint keeps one session per event loop instead: same headers, auth and timeout.
 
-`install()` patches both into Rasa's classes, once; the tracker store calls it.
+`install()` patches both into Rasa's classes, once; server/runtime/plugin.py calls it.
 """
 
 import asyncio

@@ -7,7 +7,7 @@ after another. The graph Rasa builds is plain: each node is `(GraphNode, *names 
 nodes it needs)`, each input `(name, value)`. `run_graph` evaluates exactly that, each
 node once, in dependency order, and returns what `dask.get` returns.
 
-`install()` puts it into DaskGraphRunner.run; the tracker store calls it.
+`install()` puts it into DaskGraphRunner.run; server/runtime/plugin.py calls it.
 """
 
 from typing import Any, Dict, List, Optional, Text

@@ -7,7 +7,7 @@ the message id or metadata; tests/server/runtime/test_nlu_cache.py checks it aga
 model), and running it is about half of the server's work per turn. First messages,
 each customer's own story, are rarely repeated and run the model as before.
 
-`install()` wraps MessageProcessor._parse_message_with_graph; the tracker store calls it.
+`install()` wraps MessageProcessor._parse_message_with_graph; server/runtime/plugin.py calls it.
 """
 
 import copy

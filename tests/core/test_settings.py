@@ -150,3 +150,50 @@ def test_reply_timeout_and_turns_at_once():
     for bad in ("0", "-1", "2.5", "many", "1001"):
         with pytest.raises(SettingsError, match="MAX_TURNS_AT_ONCE"):
             load({"MAX_TURNS_AT_ONCE": bad})
+
+
+# --- SHARED_STATE (rate limits and WeChat memory shared by replicas) ----------------
+
+
+def test_shared_state_stays_in_memory_unless_asked():
+    config = load({"REDIS_HOST": "10.0.0.5"})  # the lock store's variables alone: no
+    assert config.shared_state_redis_url == ""
+    assert config.shared_state_key_prefix == "fanzha"
+
+
+def test_shared_state_in_redis_uses_the_lock_stores_variables():
+    config = load({"SHARED_STATE": "redis", "REDIS_HOST": "10.0.0.5", "REDIS_PORT": "6380",
+                   "REDIS_DB": "2", "REDIS_PASSWORD": "p@ss/word", "REDIS_KEY_PREFIX": "bank1"})
+    assert config.shared_state_redis_url == "redis://:p%40ss%2Fword@10.0.0.5:6380/2"
+    assert config.shared_state_key_prefix == "bank1"
+    assert load({"SHARED_STATE": "Redis"}).shared_state_redis_url == "redis://127.0.0.1:6379/0"
+
+
+def test_shared_state_url_and_prefix_of_their_own():
+    config = load({"SHARED_STATE": "redis", "SHARED_STATE_REDIS_URL": "rediss://r.example:6380/3",
+                   "REDIS_HOST": "ignored", "SHARED_STATE_KEY_PREFIX": "fz-shared",
+                   "REDIS_KEY_PREFIX": "locks"})
+    assert config.shared_state_redis_url == "rediss://r.example:6380/3"
+    assert config.shared_state_key_prefix == "fz-shared"
+
+
+@pytest.mark.parametrize("env, named", [
+    ({"SHARED_STATE": "postgres"}, "SHARED_STATE"),
+    ({"SHARED_STATE": "redis", "SHARED_STATE_REDIS_URL": "http://x"}, "SHARED_STATE_REDIS_URL"),
+    ({"SHARED_STATE": "redis", "REDIS_PORT": "sixty"}, "REDIS_PORT"),
+    ({"SHARED_STATE": "redis", "REDIS_HOST": "a b"}, "REDIS_HOST"),
+    ({"SHARED_STATE_KEY_PREFIX": "has space"}, "SHARED_STATE_KEY_PREFIX"),
+])
+def test_bad_shared_state_settings_name_the_variable(env, named):
+    with pytest.raises(SettingsError, match=named):
+        load(env)
+
+
+@pytest.mark.parametrize("raw, wait", [("", False), ("0", False), ("1", True), (" TRUE ", True)])
+def test_wait_for_port_is_a_switch(raw, wait):
+    assert load({"SERVER_WAIT_FOR_PORT": raw}).wait_for_port is wait
+
+
+def test_wait_for_port_refuses_anything_else():
+    with pytest.raises(SettingsError, match="SERVER_WAIT_FOR_PORT"):
+        load({"SERVER_WAIT_FOR_PORT": "sometimes"})

@@ -9,10 +9,12 @@ without one are started here. scripts/run.sh's command lines are checked with a 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
@@ -161,27 +163,34 @@ def test_internal_api_needs_a_valid_jwt(internal):
 
 # ---- scripts/run.sh's command lines, with a stand-in rasa ---------------------------
 
-# Records its call, then waits for the other one: run.sh stops both when one exits.
+# Records its call and runs until stopped (the supervisor would restart one that exits).
 FAKE_RASA = """#!/usr/bin/env bash
-log="$(dirname "$0")/calls.log"
-printf '%s\\n' "secret=$ACTION_SERVER_SECRET args=$*" >> "$log"
-for _ in $(seq 100); do [ "$(wc -l < "$log")" -ge 2 ] && break; sleep 0.1; done
+printf '%s\\n' "secret=$ACTION_SERVER_SECRET args=$*" >> "$(dirname "$0")/calls.log"
+exec sleep 600
 """
 
 
 # The Rasa server's entry point (`python -m server`) in the copy: the same stand-in.
-FAKE_SERVER = """import os, subprocess, sys
+FAKE_SERVER = """import os, sys
 rasa = os.path.join(os.path.dirname(sys.executable), "rasa")
-sys.exit(subprocess.call([rasa, *sys.argv[1:]]))
+os.execv(rasa, [rasa, *sys.argv[1:]])
 """
 
 
-def run_script(tmp_path: Path, **env: str) -> Tuple[subprocess.CompletedProcess, list]:
+@dataclass
+class ScriptRun:
+    returncode: int
+    stderr: str
+
+
+def run_script(tmp_path: Path, **env: str) -> Tuple[ScriptRun, list]:
     """scripts/run.sh in a copy of the repo whose .venv/bin/rasa and `python -m server`
-    only record their calls."""
+    only record their calls; stopped with Ctrl-C once both have started."""
     (tmp_path / "scripts").mkdir()
     for script in ("run.sh", "server_secrets.sh"):
         shutil.copy(REPO / "scripts" / script, tmp_path / "scripts" / script)
+    (tmp_path / "deploy").mkdir()
+    shutil.copy(REPO / "deploy" / "supervise.py", tmp_path / "deploy" / "supervise.py")
     shutil.copy(REPO / "endpoints.yml", tmp_path / "endpoints.yml")
     bin_dir = tmp_path / ".venv" / "bin"
     bin_dir.mkdir(parents=True)
@@ -192,16 +201,30 @@ def run_script(tmp_path: Path, **env: str) -> Tuple[subprocess.CompletedProcess,
     (tmp_path / "server" / "__main__.py").write_text(FAKE_SERVER)
     clean = {k: v for k, v in os.environ.items()
              if k not in ("ACTION_SERVER_SECRET", "RASA_API_JWT_SECRET")}
-    result = subprocess.run([str(tmp_path / "scripts" / "run.sh")], env={**clean, **env},
-                            capture_output=True, text=True, timeout=60)
     log = bin_dir / "calls.log"
+    stderr = tmp_path / "stderr"
+    script = subprocess.Popen([str(tmp_path / "scripts" / "run.sh")], env={**clean, **env},
+                              stdout=subprocess.DEVNULL, stderr=stderr.open("wb"),
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while script.poll() is None and time.monotonic() < deadline:
+            if log.exists() and len(log.read_text().splitlines()) >= 2:
+                time.sleep(0.5)  # room for a third call, which must not come
+                os.killpg(script.pid, signal.SIGINT)  # Ctrl-C
+                break
+            time.sleep(0.1)
+        script.wait(timeout=60)
+    finally:
+        if script.poll() is None:
+            os.killpg(script.pid, signal.SIGKILL)
     calls = sorted(log.read_text().splitlines()) if log.exists() else []
-    return result, calls
+    return ScriptRun(script.returncode, stderr.read_text()), calls
 
 
 def test_run_script_public_profile_has_no_api_and_one_fresh_secret(tmp_path):
     result, calls = run_script(tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 130, result.stderr
     assert len(calls) == 2 and any("args=run actions " in c for c in calls)
     (rasa_call,) = [c for c in calls if "args=run --model " in c]
     for flag in ("--enable-api", "--auth-token", "--jwt"):
@@ -213,13 +236,13 @@ def test_run_script_public_profile_has_no_api_and_one_fresh_secret(tmp_path):
 def test_run_script_passes_a_given_secret_to_both(tmp_path):
     given = "given-secret-" + "g" * 40
     result, calls = run_script(tmp_path, ACTION_SERVER_SECRET=given)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 130, result.stderr
     assert len(calls) == 2 and all(c.startswith(f"secret={given} ") for c in calls)
 
 
 def test_run_script_internal_profile_enables_the_api_only_with_jwt(tmp_path):
     result, calls = run_script(tmp_path, RASA_API_JWT_SECRET=JWT_SECRET)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 130, result.stderr
     (rasa_call,) = [c for c in calls if "args=run --model " in c]
     assert rasa_call.endswith(f"--enable-api --jwt-secret {JWT_SECRET} --jwt-method HS256")
     assert "--auth-token" not in rasa_call

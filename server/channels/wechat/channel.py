@@ -4,52 +4,61 @@ GET  ?signature&timestamp&nonce&echostr    URL verification: answers echostr.
 POST ?signature&timestamp&nonce[&encrypt_type=aes&msg_signature]   a message as XML.
 
 Every request is signed (compared in constant time) and carries a timestamp within five
-minutes of now, so a captured request cannot be replayed later. A text (or recognised
+minutes of now, so a captured request cannot be replayed later; within that window its
+nonce is remembered with the message it came with, and the same signed query string with
+another message (another body, another OpenID) is refused. WeChat's own retries of a
+message share its outcome (one turn per MsgId), whether they come with the first
+delivery's query string or a new one. A text (or recognised
 voice) message goes to the assistant; the answer is the passive reply when it is ready
 within `passive_timeout` seconds, otherwise `success` at once and the answer later through
 the customer-service message API (api.py). Each turn goes through server/guard/ (masking,
 rate limit per OpenID, safe reply). Protocol details: protocol.py; configuration:
-settings.py.
+settings.py; what it remembers, and where (this process, or Redis for several replicas):
+memory.py.
 """
 
 import asyncio
+import json
 import logging
 import time
 from struct import error as StructError
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 
 import aiohttp
+import redis
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import WeChatException
-from wechatpy.replies import create_reply
 
 from core.language import reply_language
 from core.settings import Bank, settings as process_settings
 from core.wording import say
 from server.channels.wechat.api import CustomerServiceApi
-from server.channels.wechat.memory import TTLCache
+from server.channels.wechat.memory import TURN_SECONDS, TTLCache, WeChatMemory
 from server.channels.wechat.protocol import (
-    MAX_CLOCK_SKEW_SECONDS, SUCCESS, TEXT_LIMIT_BYTES, Incoming, Refused, _cdata_safe,
-    chosen_button, parse_wechat_xml, read_message, render_messages, signature_matches,
-    split_for_wechat, timestamp_is_fresh, welcome_text,
+    MAX_NONCE_CHARS, SUCCESS, TEXT_LIMIT_BYTES, Incoming, Refused, chosen_button,
+    encrypted_reply_xml, parse_wechat_xml, read_message, render_messages, signature_matches,
+    split_for_wechat, text_reply_xml, timestamp_is_fresh, welcome_text,
 )
 from server.channels.wechat.settings import NOT_CONFIGURED, WECHAT_WAIT_SECONDS, WeChatSettings
 from server.guard.limits import body_too_large
-from server.guard.rate_limit import RequestLimits, shared_limits, too_fast_message
+from server.guard.rate_limit import Limits, shared_limits, too_fast_message
 from server.guard.turns import TurnGuard
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 PASSIVE_HEAD_START_SECONDS = 1.0
-# A retry of a message arrives within ~15 s; a replay after 5 minutes fails the timestamp.
-TURN_MEMORY_SECONDS = MAX_CLOCK_SKEW_SECONDS
-# As long as Rasa's session (domain.yml session_expiration_time: 60 minutes).
-BUTTON_MEMORY_SECONDS = 3600
 MAX_REMEMBERED = 10_000
+# The outcome of a turn another replica is running, looked for this often.
+OUTCOME_POLL_SECONDS = 0.1
+PENDING = "pending"  # a turn's outcome while it runs; then a reply's XML or SUCCESS
+REPLAYED = "nonce 已被另一条消息使用：疑似重放 / nonce already used by another message: replay refused"
+STATE_UNAVAILABLE = (
+    "暂时无法处理，请稍后重试 / shared state (Redis) unavailable, try again"
+)
 
 
 class WeChatInput(InputChannel):
@@ -69,7 +78,8 @@ class WeChatInput(InputChannel):
             # The server still starts (REST and other channels work); the webhook says 503.
             logger.warning("WeChat channel answers 503: %s", problem)
             return cls(None, disabled_because=str(problem))
-        return cls(wechat, config.bank, guard=guard, limits=limits)
+        return cls(wechat, config.bank, guard=guard, limits=limits,
+                   memory=WeChatMemory.from_settings(config))
 
     def __init__(
         self,
@@ -77,7 +87,8 @@ class WeChatInput(InputChannel):
         bank: Optional[Bank] = None,
         disabled_because: str = NOT_CONFIGURED,
         guard: Optional[TurnGuard] = None,
-        limits: Optional[RequestLimits] = None,
+        limits: Optional[Limits] = None,
+        memory: Optional[WeChatMemory] = None,
     ) -> None:
         self.settings = settings
         self.disabled_because = disabled_because
@@ -96,11 +107,12 @@ class WeChatInput(InputChannel):
             if settings and settings.can_send_later
             else None
         )
-        # A message's turn: a future with the reply body for WeChat, shared by its retries.
-        self._turns: TTLCache[str, asyncio.Future] = TTLCache(MAX_REMEMBERED, TURN_MEMORY_SECONDS)
-        self._last_buttons: TTLCache[str, List[Dict[str, Any]]] = TTLCache(
-            MAX_REMEMBERED, BUTTON_MEMORY_SECONDS
-        )
+        # Nonces, each MsgId's outcome and the buttons shown: here, or in Redis for all
+        # replicas (memory.py). Tests pass their own.
+        self.memory = memory or WeChatMemory.in_process()
+        # The turns this process runs: a future with the reply body, awaited by retries
+        # that reach this process; other replicas read the outcome from self.memory.turns.
+        self._running: TTLCache[str, asyncio.Future] = TTLCache(MAX_REMEMBERED, TURN_SECONDS)
         self._background: Set[asyncio.Task] = set()  # held so they are not collected mid-run
 
     def blueprint(
@@ -116,11 +128,12 @@ class WeChatInput(InputChannel):
         async def verify(request: Request) -> response.HTTPResponse:
             try:
                 self._check_signed(request)
+                echostr = request.args.get("echostr")
+                if not echostr:
+                    raise Refused(400, "缺少 echostr / echostr missing")
+                self._check_not_replayed(request, "GET " + echostr)
             except Refused as refused:
                 return response.text(refused.reason, status=refused.status)
-            echostr = request.args.get("echostr")
-            if not echostr:
-                return response.text("缺少 echostr / echostr missing", status=400)
             return response.text(echostr)
 
         @webhook.route("/webhook", methods=["POST"])
@@ -131,9 +144,10 @@ class WeChatInput(InputChannel):
                                   MAX_BODY_BYTES):
                     raise Refused(413, f"消息太大 / body over {MAX_BODY_BYTES} bytes")
                 incoming = read_message(self._plain_xml(request))
+                self._check_not_replayed(request, incoming.fingerprint)
+                reply = await self._answer(incoming, on_new_message)
             except Refused as refused:
                 return response.text(refused.reason, status=refused.status)
-            reply = await self._answer(incoming, on_new_message)
             return self._http_reply(reply, request)
 
         return webhook
@@ -148,10 +162,28 @@ class WeChatInput(InputChannel):
         )
         if not (signature and timestamp and nonce):
             raise Refused(400, "缺少 signature、timestamp 或 nonce / missing signature parameters")
+        if len(nonce) > MAX_NONCE_CHARS:
+            raise Refused(400, f"nonce 太长 / nonce over {MAX_NONCE_CHARS} characters")
         if not signature_matches(signature, self.settings.token, timestamp, nonce):
             raise Refused(403, "签名错误 / bad signature")
         if not timestamp_is_fresh(timestamp, time.time()):
             raise Refused(403, "时间戳与当前时间相差超过5分钟 / timestamp more than 5 minutes off")
+
+    def _check_not_replayed(self, request: Request, fingerprint: str) -> None:
+        """The nonce (with its timestamp) is remembered with the message it first came
+        with, for as long as the timestamp stays fresh. The same query string again is
+        accepted only with the same message: WeChat may retry a message with the query
+        string of its first delivery, and the retry then shares the first one's outcome.
+        With any other body or OpenID it is a replay of a captured query string."""
+        key = f"{request.args.get('timestamp')}:{request.args.get('nonce')}"
+        try:
+            held = self.memory.nonces.add(key, fingerprint)
+        except redis.RedisError as error:
+            logger.error("WeChat nonce memory unavailable: %r", error)
+            raise Refused(503, STATE_UNAVAILABLE) from None
+        if held is not None and held != fingerprint:
+            logger.warning("WeChat request refused: nonce %s reused with another message", key)
+            raise Refused(403, REPLAYED)
 
     def _plain_xml(self, request: Request) -> bytes:
         """The message XML; in security mode the envelope's msg_signature checked, then
@@ -180,7 +212,8 @@ class WeChatInput(InputChannel):
         if reply == SUCCESS:
             return response.text(SUCCESS)
         if self.crypto is not None:
-            reply = self.crypto.encrypt_message(reply, request.args.get("nonce"))
+            reply = encrypted_reply_xml(self.crypto, self.settings.token, self.settings.appid,
+                                        reply, request.args.get("nonce"), int(time.time()))
         return response.text(reply, content_type="application/xml; charset=utf-8")
 
     # --- answers ----------------------------------------------------------------------
@@ -206,17 +239,46 @@ class WeChatInput(InputChannel):
     async def _converse(
         self, incoming: Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> str:
-        """One turn per MsgId: WeChat's retries share the first delivery's outcome."""
+        """One turn per MsgId: WeChat's retries share the first delivery's outcome, on
+        whichever replica they arrive."""
         key = f"{incoming.openid}:{incoming.msg_id}"
-        turn = self._turns.get(key)
+        turn = self._running.get(key)
         if turn is None:
+            try:
+                held = self.memory.turns.add(key, PENDING)
+            except redis.RedisError as error:
+                logger.error("WeChat turn memory unavailable: %r", error)
+                raise Refused(503, STATE_UNAVAILABLE) from None
+            if held is not None:  # another replica runs it, or ran it
+                return await self._outcome_elsewhere(key, held)
             turn = asyncio.get_running_loop().create_future()
-            self._turns.put(key, turn)
+            self._running.put(key, turn)
+            turn.add_done_callback(lambda done: self._remember_outcome(key, done))
             self._in_background(self._run_turn(incoming, on_new_message, turn))
         try:
             return await asyncio.wait_for(asyncio.shield(turn), WECHAT_WAIT_SECONDS)
         except asyncio.TimeoutError:
             return SUCCESS
+
+    async def _outcome_elsewhere(self, key: str, held: str) -> str:
+        """The body another replica gave WeChat for this message, once it has one; SUCCESS
+        if it takes longer than WeChat waits (the answer then comes through the API)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WECHAT_WAIT_SECONDS
+        while held == PENDING and loop.time() < deadline:
+            await asyncio.sleep(OUTCOME_POLL_SECONDS)
+            try:
+                held = self.memory.turns.get(key) or SUCCESS
+            except redis.RedisError as error:
+                logger.error("WeChat turn memory unavailable: %r", error)
+                return SUCCESS
+        return SUCCESS if held == PENDING else held
+
+    def _remember_outcome(self, key: str, turn: asyncio.Future) -> None:
+        try:
+            self.memory.turns.put(key, SUCCESS if turn.cancelled() else turn.result())
+        except redis.RedisError as error:  # retries on other replicas then get SUCCESS
+            logger.error("WeChat turn memory unavailable: %r", error)
 
     async def _run_turn(
         self,
@@ -257,7 +319,7 @@ class WeChatInput(InputChannel):
         if wait:
             return [too_fast_message(
                 wait, reply_language(incoming.text, self.guard.languages.last(openid)))]
-        button = chosen_button(incoming.text, self._last_buttons.get(openid) or [])
+        button = chosen_button(incoming.text, self._shown_buttons(openid))
         collector = CollectingOutputChannel()
 
         async def ask(text: str, metadata: Optional[Dict[str, Any]]) -> None:
@@ -270,11 +332,29 @@ class WeChatInput(InputChannel):
         messages = await self.guard.answer(ask, text, None, collector.messages, openid)
         # Each message carries the customer's words: the guard heard its language.
         reply, buttons = render_messages(messages, self.guard.languages.last(openid))
-        if buttons:
-            self._last_buttons.put(openid, buttons)
-        else:
-            self._last_buttons.pop(openid)  # "1" now means 1 again, not an old option
+        self._remember_buttons(openid, buttons)
         return split_for_wechat(reply)
+
+    def _shown_buttons(self, openid: str) -> List[Dict[str, Any]]:
+        try:
+            shown = self.memory.buttons.get(openid)
+        except redis.RedisError as error:  # "1" is then read as the text it is
+            logger.error("WeChat button memory unavailable: %r", error)
+            return []
+        try:
+            buttons = json.loads(shown) if shown else []
+        except ValueError:
+            return []
+        return buttons if isinstance(buttons, list) else []
+
+    def _remember_buttons(self, openid: str, buttons: List[Dict[str, Any]]) -> None:
+        try:
+            if buttons:
+                self.memory.buttons.put(openid, json.dumps(buttons, ensure_ascii=False))
+            else:
+                self.memory.buttons.pop(openid)  # "1" now means 1 again, not an old option
+        except redis.RedisError as error:
+            logger.error("WeChat button memory unavailable: %r", error)
 
     async def _send_later(self, openid: str, parts: List[str]) -> None:
         if self.api is None:
@@ -291,7 +371,7 @@ class WeChatInput(InputChannel):
             logger.error("WeChat customer-service message to %s failed: %r", openid, error)
 
     def _text_reply(self, incoming: Incoming, text: str) -> str:
-        return create_reply(_cdata_safe(text), incoming.message, render=True)
+        return text_reply_xml(incoming.openid, incoming.account, text, int(time.time()))
 
     def _in_background(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)

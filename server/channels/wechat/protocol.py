@@ -4,7 +4,9 @@ XML, and how a reply is laid out in plain text (domain notes: "WeChat official a
 Pure functions and wechatpy's parsing; no network, no Rasa.
 """
 
+import hashlib
 import hmac
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from xml.parsers.expat import ExpatError
 import xmltodict
 from wechatpy import parse_message
 from wechatpy.messages import BaseMessage
+from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
 from core.language import SIMPLIFIED
@@ -23,6 +26,7 @@ from core.wording import say
 MAX_CLOCK_SKEW_SECONDS = 300
 TEXT_LIMIT_BYTES = 2048
 MAX_OPENID_CHARS = 128
+MAX_NONCE_CHARS = 128  # WeChat's are about ten digits; the nonce memory keeps each one
 SUCCESS = "success"  # tells WeChat "received, nothing to show" (no retry, no error shown)
 
 _FORBIDDEN_XML = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -103,9 +107,44 @@ def welcome_text(bank: Bank, language: str = SIMPLIFIED) -> str:
     return say("wechat.welcome", bank, language) + joiner + say("money_gone_now", bank, language)
 
 
-def _cdata_safe(text: str) -> str:
-    # wechatpy puts Content in CDATA as is; "]]>" inside it would end the section early.
-    return text.replace("]]>", "]]]]><![CDATA[>")
+# What XML 1.0 allows in a document; anything else would make WeChat refuse the reply.
+_NOT_XML_CHAR = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def cdata(text: str) -> str:
+    """`text` as CDATA that ends where it should: every "]]>" inside is split across two
+    sections, and characters XML cannot carry are dropped. wechatpy's reply rendering puts
+    fields in CDATA as they are, so a FromUserName holding "]]>" (entity-escaped in the
+    request) would end the section early and add elements of the sender's choosing."""
+    text = _NOT_XML_CHAR.sub("", str(text))
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def text_reply_xml(to_user: str, from_user: str, content: str, create_time: int) -> str:
+    """A passive text reply, every field built here: back to `to_user` (the message's
+    FromUserName), from `from_user` (its ToUserName, the account)."""
+    return (
+        f"<xml><ToUserName>{cdata(to_user)}</ToUserName>"
+        f"<FromUserName>{cdata(from_user)}</FromUserName>"
+        f"<CreateTime>{int(create_time)}</CreateTime>"
+        f"<MsgType><![CDATA[text]]></MsgType>"
+        f"<Content>{cdata(content)}</Content></xml>"
+    )
+
+
+def encrypted_reply_xml(
+    crypto: WeChatCrypto, token: str, appid: str, reply: str, nonce: str, timestamp: int
+) -> str:
+    """Security mode's envelope around `reply`: wechatpy encrypts, the envelope is built
+    here (wechatpy's template copies the request's nonce into CDATA as it is)."""
+    encrypt = PrpCrypto(crypto.key).encrypt(reply, appid).decode("ascii")
+    signature = wechat_signature(token, str(int(timestamp)), nonce, encrypt)
+    return (
+        f"<xml><Encrypt>{cdata(encrypt)}</Encrypt>"
+        f"<MsgSignature>{cdata(signature)}</MsgSignature>"
+        f"<TimeStamp>{int(timestamp)}</TimeStamp>"
+        f"<Nonce>{cdata(nonce)}</Nonce></xml>"
+    )
 
 
 class Refused(Exception):
@@ -131,16 +170,25 @@ def parse_wechat_xml(xml: bytes) -> Dict[str, Any]:
     return root
 
 
+def fingerprint(root: Dict[str, Any]) -> str:
+    """SHA-256 of the message's fields as parsed: the same for WeChat's retries of one
+    message (however the XML is laid out), different for any other sender or text."""
+    canonical = json.dumps(root, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True)
 class Incoming:
     """One message from WeChat, its fields checked."""
 
-    message: BaseMessage  # wechatpy's, for create_reply (sender and account swapped)
+    message: BaseMessage  # wechatpy's parse of the same XML
     kind: str  # MsgType in lower case: text, voice, image, location, link, event ...
     event: str  # Event in lower case for kind "event" (subscribe, unsubscribe, CLICK ...)
     text: str  # Content, or a voice message's speech Recognition; "" when absent
     openid: str
+    account: str  # ToUserName: the official account's own id, the reply's FromUserName
     msg_id: int  # 0 for events
+    fingerprint: str  # of every field: a retry of this message has it, any other does not
 
 
 def _field(root: Dict[str, Any], name: str) -> str:
@@ -171,7 +219,9 @@ def read_message(xml: bytes) -> Incoming:
         event=_field(root, "Event").lower(),
         text=_field(root, "Recognition" if kind == "voice" else "Content"),
         openid=openid,
+        account=_field(root, "ToUserName"),
         msg_id=int(msg_id or 0),
+        fingerprint=fingerprint(root),
     )
 
 
