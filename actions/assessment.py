@@ -1,6 +1,7 @@
 """Whether it is a scam and what to do now: the assessment of a story, the clarifying
 questions for a vague one, and the emergency when money has already gone."""
 
+from dataclasses import replace
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -8,15 +9,16 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
-    SCAM_INTENT_PREFIX, DomainDict, latest_text, record_verdict, scam_or_general,
-    session_user_events,
+    SCAM_INTENT_PREFIX, DomainDict, customer_language, latest_text, record_verdict,
+    remember_language, scam_or_general, session_user_events, typed_text,
 )
 from core import replies
 from core.catalog import RISK_LEVELS, SUSPECTED_FRAUD, load_catalog
 from core.directory import official_directory
+from core.language import as_typed
 from core.numbers import assess_number, pattern_verdict
 from core.reader import read_message
-from core.risk import QUESTIONS, SKIP, assess_answers, match_option
+from core.risk import QUESTIONS, SKIP, assess_answers, match_option, reasons_in
 from core.verdict import Verdict, judge
 from core.settings import settings
 from core.text import normalise
@@ -29,14 +31,26 @@ MONEY_GONE_SLOT_VALUES = {True: "yes", False: "no", SKIP: SKIP}
 
 def read_latest(tracker: Tracker) -> Verdict:
     """The verdict on the customer's latest message: the reader's flags and genuine signs
-    (core/reader.py) weighed with the classifier's intent ranking (core/verdict.py)."""
+    (core/reader.py) weighed with the classifier's intent ranking (core/verdict.py).
+    The quotes are the customer's words as typed (a Traditional message's stay Traditional)."""
     message = tracker.latest_message
     ranking = message.get("intent_ranking") or [message.get("intent") or {}]
     config = settings()
-    return judge(read_message(message.get("text") or "", config.bank, config.bank_domain), ranking)
+    text = message.get("text") or ""
+    verdict = judge(read_message(text, config.bank, config.bank_domain), ranking)
+    typed = typed_text(tracker)
+    if typed == text or not (verdict.reasons or verdict.genuine_signs):
+        return verdict
+    return replace(
+        verdict,
+        reasons=tuple(replace(r, quote=as_typed(r.quote, typed)) for r in verdict.reasons),
+        genuine_signs=tuple(replace(s, quote=as_typed(s.quote, typed)) for s in verdict.genuine_signs),
+    )
 
 
-def say_verdict(dispatcher: CollectingDispatcher, verdict: Verdict) -> List[EventType]:
+def say_verdict(
+    dispatcher: CollectingDispatcher, verdict: Verdict, language: str = "zh-Hans"
+) -> List[EventType]:
     """The number check a number question asks for, then the assessment, if any."""
     bank = settings().bank
     directory = official_directory(bank)
@@ -45,11 +59,11 @@ def say_verdict(dispatcher: CollectingDispatcher, verdict: Verdict) -> List[Even
         checked = (assess_number(question.number, directory) if question.number else
                    pattern_verdict(question.pattern, question.prefix, directory)
                    if question.pattern else None)
-        dispatcher.utter_message(**(replies.number_check(checked, bank) if checked
-                                    else replies.ask_for_number()))
+        dispatcher.utter_message(**(replies.number_check(checked, bank, language) if checked
+                                    else replies.ask_for_number(language)))
     if verdict.level is None:
         return []
-    dispatcher.utter_message(**replies.verdict(verdict, bank, directory))
+    dispatcher.utter_message(**replies.verdict(verdict, bank, directory, language))
     return [SlotSet("scam_type", verdict.scam_type), SlotSet("risk", verdict.level)]
 
 
@@ -65,17 +79,18 @@ class ActionAssessScam(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         verdict = read_latest(tracker)
+        language = customer_language(tracker)
         if verdict.level is not None or verdict.number_question is not None:
-            events = say_verdict(dispatcher, verdict)
+            events = say_verdict(dispatcher, verdict, language)
             await record_verdict(tracker, dispatcher)
-            return events
+            return [*events, *remember_language(tracker, language)]
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         bank = settings().bank
         if intent == "out_of_scope":
-            dispatcher.utter_message(**replies.plain("out_of_scope", bank))
+            dispatcher.utter_message(**replies.plain("out_of_scope", bank, language))
         else:
-            dispatcher.utter_message(**replies.not_understood(bank))
-        return []
+            dispatcher.utter_message(**replies.not_understood(bank, language))
+        return remember_language(tracker, language)
 
 
 class ActionMoneyLost(Action):
@@ -88,13 +103,14 @@ class ActionMoneyLost(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         bank = settings().bank
+        language = customer_language(tracker)
         guidance = load_catalog().money_lost
         code_given = replies.code_was_given(guidance, latest_text(tracker))
         dispatcher.utter_message(
-            **replies.money_lost(guidance, bank, official_directory(bank), code_given)
+            **replies.money_lost(guidance, bank, official_directory(bank), code_given, language)
         )
         await record_verdict(tracker, dispatcher)
-        return [SlotSet("risk", "high")]
+        return [SlotSet("risk", "high"), *remember_language(tracker, language)]
 
 
 class ActionReadVagueStory(Action):
@@ -109,12 +125,13 @@ class ActionReadVagueStory(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         verdict = read_latest(tracker)
+        language = customer_language(tracker)
         if verdict.level in ("high", "medium"):
-            events = say_verdict(dispatcher, verdict)
+            events = say_verdict(dispatcher, verdict, language)
             await record_verdict(tracker, dispatcher)
             # Answered: listen instead of the questions the rule would ask next.
-            return [*events, FollowupAction("action_listen")]
-        return [SlotSet(question, None) for question in QUESTIONS]
+            return [*events, *remember_language(tracker, language), FollowupAction("action_listen")]
+        return [*(SlotSet(question, None) for question in QUESTIONS), *remember_language(tracker, language)]
 
 
 class AskQuestion(Action):
@@ -128,8 +145,9 @@ class AskQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        dispatcher.utter_message(**replies.clarify_question(self.slot))
-        return []
+        language = customer_language(tracker)
+        dispatcher.utter_message(**replies.clarify_question(self.slot, language))
+        return remember_language(tracker, language)
 
 
 class ActionAskClaimedIdentity(AskQuestion):
@@ -184,13 +202,14 @@ class ActionAssessAnswers(Action):
     ) -> List[EventType]:
         bank = settings().bank
         directory = official_directory(bank)
-        forget = [SlotSet(question, None) for question in QUESTIONS]
+        language = customer_language(tracker)
+        forget = [*(SlotSet(question, None) for question in QUESTIONS), *remember_language(tracker, language)]
         user_events = session_user_events(tracker)
         text = "\n".join(normalise(e.get("text") or "") for e in user_events)
         if tracker.get_slot("money_gone") == "yes":
             guidance = load_catalog().money_lost
             code_given = replies.code_was_given(guidance, text)
-            dispatcher.utter_message(**replies.money_lost(guidance, bank, directory, code_given))
+            dispatcher.utter_message(**replies.money_lost(guidance, bank, directory, code_given, language))
             await record_verdict(tracker, dispatcher)
             return [SlotSet("risk", "high"), *forget]
         answers = {q: tracker.get_slot(q) for q in ("claimed_identity", "requested_action")}
@@ -205,9 +224,8 @@ class ActionAssessAnswers(Action):
         # A type named by the NLU rather than the rules keeps at least its own risk.
         risk = judged.risk if scam.id == SUSPECTED_FRAUD else max(
             judged.risk, scam.risk, key=RISK_LEVELS.index)
-        dispatcher.utter_message(
-            **replies.assessment(scam, risk, bank, directory, reasons=judged.reasons)
-        )
+        dispatcher.utter_message(**replies.assessment(
+            scam, risk, bank, directory, reasons=reasons_in(judged, language), language=language))
         await record_verdict(tracker, dispatcher)
         return [SlotSet("scam_type", scam.id), SlotSet("risk", risk), *forget]
 

@@ -7,7 +7,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.assessment import read_latest, say_verdict
-from actions.common import DomainDict, latest_text, record_verdict
+from actions.common import (
+    DomainDict, customer_language, latest_text, record_verdict, remember_language,
+)
 from core import replies
 from core.directory import official_directory
 from core.links import check_link, official_domains
@@ -25,11 +27,12 @@ class ActionCheckNumber(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         verdict = read_latest(tracker)
+        language = customer_language(tracker)
         if verdict.number_question is not None:
             # The number or the kind of number asked about, and the story if there is one.
-            events = say_verdict(dispatcher, verdict)
+            events = say_verdict(dispatcher, verdict, language)
             await record_verdict(tracker, dispatcher)
-            return events
+            return [*events, *remember_language(tracker, language)]
         said = [
             str(entity["value"])
             for entity in tracker.latest_message.get("entities") or []
@@ -38,10 +41,10 @@ class ActionCheckNumber(Action):
         bank = settings().bank
         verdict = assess_number(said[0] if said else latest_text(tracker), official_directory(bank))
         if verdict is None:
-            dispatcher.utter_message(**replies.ask_for_number())
-            return []
-        dispatcher.utter_message(**replies.number_check(verdict, bank))
-        return []
+            dispatcher.utter_message(**replies.ask_for_number(language))
+        else:
+            dispatcher.utter_message(**replies.number_check(verdict, bank, language))
+        return remember_language(tracker, language)
 
 
 class ActionCheckLink(Action):
@@ -54,10 +57,11 @@ class ActionCheckLink(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         config = settings()
+        language = customer_language(tracker)
         verdict = check_link(tracker.latest_message.get("text") or "",
                              official_domains(config.bank, config.bank_domain))
         if verdict is None:
-            dispatcher.utter_message(**replies.ask_for_link())
+            dispatcher.utter_message(**replies.ask_for_link(language))
         else:
-            dispatcher.utter_message(**replies.link_check(verdict, config.bank))
-        return []
+            dispatcher.utter_message(**replies.link_check(verdict, config.bank, language))
+        return remember_language(tracker, language)

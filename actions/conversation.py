@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import DomainDict, scam_or_general
+from actions.common import DomainDict, customer_language, remember_language, scam_or_general
 from core import replies
 from core.catalog import load_catalog
 from core.directory import official_directory
@@ -55,8 +55,9 @@ class Say(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        dispatcher.utter_message(**replies.plain(self.key, settings().bank))
-        return []
+        language = customer_language(tracker)
+        dispatcher.utter_message(**replies.plain(self.key, settings().bank, language))
+        return remember_language(tracker, language)
 
 
 class ActionGreet(Say):
@@ -88,8 +89,9 @@ class ActionNotUnderstood(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        dispatcher.utter_message(**replies.not_understood(settings().bank))
-        return []
+        language = customer_language(tracker)
+        dispatcher.utter_message(**replies.not_understood(settings().bank, language))
+        return remember_language(tracker, language)
 
 
 class ActionFollowUp(Action):
@@ -109,16 +111,17 @@ class ActionFollowUp(Action):
         )
         scam = scam_or_general(asked_for or tracker.get_slot("scam_type"))
         bank = settings().bank
+        language = customer_language(tracker)
         if intent == "ask_why_scam":
-            message = replies.why_scam(scam)
+            message = replies.why_scam(scam, language)
         elif intent == "ask_how_to_verify":
-            message = replies.how_to_verify(scam, bank, official_directory(bank))
+            message = replies.how_to_verify(scam, bank, official_directory(bank), language)
         elif intent == "ask_real_case":
             seeds = [s for s in load_catalog().scam_types.values() if s.seed_case]
-            message = replies.real_case(scam, seeds)
+            message = replies.real_case(scam, seeds, language)
         elif intent == "share_warning":
-            message = replies.share_warning(scam, bank)
+            message = replies.share_warning(scam, bank, language)
         else:
-            message = replies.next_steps(scam, bank, official_directory(bank))
+            message = replies.next_steps(scam, bank, official_directory(bank), language)
         dispatcher.utter_message(**message)
-        return []
+        return remember_language(tracker, language)

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import DomainDict
+from actions.common import DomainDict, customer_language, remember_language
 from core import handoff_records, replies
 from core.atms import ATM_ID_PATTERN, Atm, InputError, find_atm
 from core.settings import settings
@@ -40,8 +40,10 @@ class ActionHumanHandoff(Action):
         except Exception:  # the customer still gets the hotline; staff see the log
             logger.exception("handoff record for %s not written", tracker.sender_id)
             reference = None
-        dispatcher.utter_message(**replies.handoff(config.bank, config.branch_hours, reference))
-        return [SlotSet("handoff_reference", reference)]
+        language = customer_language(tracker)
+        dispatcher.utter_message(**replies.handoff(
+            config.bank, config.branch_hours_in(language), reference, language))
+        return [SlotSet("handoff_reference", reference), *remember_language(tracker, language)]
 
 
 class ActionAtmEntry(Action):
@@ -65,8 +67,9 @@ class ActionAtmEntry(Action):
         if named is not None and atm is None:
             logger.warning("ATM entry for %s names an ATM not on the list", tracker.sender_id)
         atm_id = atm.atm_id if atm else None
-        dispatcher.utter_message(**replies.atm_alert(config.bank, atm_id))
-        return [SlotSet("atm_id", atm_id)]
+        language = customer_language(tracker)
+        dispatcher.utter_message(**replies.atm_alert(config.bank, atm_id, language))
+        return [SlotSet("atm_id", atm_id), *remember_language(tracker, language)]
 
 
 def _listed_atm(atm_id: object) -> Optional[Atm]:

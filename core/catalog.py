@@ -1,4 +1,9 @@
-"""The scam-type catalog (knowledge/catalog.yml): what each type is and what to do."""
+"""The scam-type catalog (knowledge/catalog.yml): what each type is and what to do.
+
+`load_catalog(language)` gives it in the reply's language: English words from
+knowledge/catalog.en.yml (the same ids; risks and hotlines stay in catalog.yml), the
+Traditional words through OpenCC.
+"""
 
 from dataclasses import dataclass
 from functools import lru_cache
@@ -7,7 +12,8 @@ from typing import Dict, Optional, Tuple
 import yaml
 
 from core import KNOWLEDGE
-from core.wording import tidy as _tidy
+from core.language import ENGLISH, SIMPLIFIED, TRADITIONAL, to_traditional
+from core.wording import english_file, tidy as _tidy
 
 CATALOG_FILE = KNOWLEDGE / "catalog.yml"
 
@@ -79,15 +85,45 @@ def _money_lost(raw: dict) -> MoneyLostGuidance:
     )
 
 
+# The words of an entry (the rest is data: risk, hotlines, matching words).
+WORDS = ("name", "verdict", "how_it_goes", "red_flags", "steps", "seed_case", "code_given_steps")
+
+
+def _in_language(entry: dict, english: Optional[dict], language: str) -> dict:
+    """`entry` with its words in `language`: English from `english`, Traditional converted."""
+    if language == ENGLISH:
+        entry = {**entry, **{key: value for key, value in (english or {}).items() if key in WORDS}}
+    elif language == TRADITIONAL:
+        entry = {key: (_traditional(value) if key in WORDS else value) for key, value in entry.items()}
+    return entry
+
+
+def _traditional(value):
+    if isinstance(value, list):
+        return [to_traditional(_tidy(str(item))) for item in value]
+    return to_traditional(_tidy(str(value)))
+
+
 @lru_cache(maxsize=1)
-def load_catalog() -> Catalog:
+def load_english_catalog() -> dict:
+    return yaml.safe_load(english_file(CATALOG_FILE).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def load_catalog(language: str = SIMPLIFIED) -> Catalog:
     raw = yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))
+    english = load_english_catalog()
     scam_types = {
-        scam_id: _scam_type(scam_id, entry) for scam_id, entry in raw["scam_types"].items()
+        scam_id: _scam_type(scam_id, _in_language(entry, english["scam_types"].get(scam_id), language))
+        for scam_id, entry in raw["scam_types"].items()
     }
+    # Words that show a code went too are looked for in both languages, whatever the reply's.
+    money_lost = {**raw["money_lost"], "code_given_words": [
+        *raw["money_lost"]["code_given_words"], *english["money_lost"]["code_given_words"]]}
     return Catalog(
         scam_types=scam_types,
-        money_lost=_money_lost(raw["money_lost"]),
-        suspected_fraud=_scam_type(SUSPECTED_FRAUD, raw["suspected_fraud"]),
+        money_lost=_money_lost(_in_language(money_lost, english["money_lost"], language)),
+        suspected_fraud=_scam_type(
+            SUSPECTED_FRAUD, _in_language(raw["suspected_fraud"], english["suspected_fraud"], language)),
         risk_signals=tuple(raw["risk_signals"]),
     )

@@ -91,6 +91,8 @@ class LinkVerdict:
     reasons: Tuple[str, ...]
     patterns: Tuple[str, ...]
     imitates: str
+    # (pattern, its fields) behind each reason, for saying them in another language.
+    findings: Tuple[Tuple[str, Tuple[Tuple[str, str], ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,7 @@ def _verdict(link: str, domains: Dict[str, str]) -> LinkVerdict:
         reasons=tuple(reason.text.format(**fields) for reason, fields in reasons),
         patterns=tuple(key for key, _ in findings),
         imitates=imitates,
+        findings=tuple((key, tuple(sorted(fields.items()))) for key, fields in findings),
     )
 
 

@@ -3,6 +3,9 @@
 `score_risk` raises a classified scam type's risk on a red-flag word. `assess_answers`
 judges the clarifying form's answers plus what the messages show, by the rules written
 as data in risk_rules.yml; `match_option` maps a free-text answer to a form option.
+risk_rules.en.yml adds English words for the options, the skip words and the signals
+(so "police", "I don't know" and "no" are answers too), and says each rule's reason in
+English (`reasons_in`). Words in Latin letters match only as whole words.
 """
 
 import re
@@ -17,6 +20,7 @@ from core import RULES
 from core.catalog import RISK_LEVELS, load_catalog
 
 RISK_RULES_FILE = RULES / "risk_rules.yml"
+ENGLISH_RISK_RULES_FILE = RULES / "risk_rules.en.yml"
 QUESTIONS = ("claimed_identity", "requested_action", "money_gone")
 CONDITION_KEYS = (*QUESTIONS, "signal", "entity")
 # The answer recorded when the customer cannot or will not answer ("不知道", "跳过").
@@ -49,6 +53,7 @@ class RiskRule:
     when: Tuple[Condition, ...]  # any one of these
     risk: str
     reason: str
+    id: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,18 +86,62 @@ class RiskAssessment:
     reasons: Tuple[str, ...]
     scam_type: Optional[str]
     signals: Tuple[str, ...]
+    # The ids of the rules whose reasons these are, in the same order.
+    reason_ids: Tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=1)
+def load_english_risk_rules() -> Mapping:
+    return yaml.safe_load(ENGLISH_RISK_RULES_FILE.read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)
 def load_risk_rules() -> RiskRules:
     raw = yaml.safe_load(RISK_RULES_FILE.read_text(encoding="utf-8"))
-    return parse_risk_rules(raw, load_catalog().scam_types)
+    return parse_risk_rules(raw, load_catalog().scam_types, load_english_risk_rules())
 
 
-def parse_risk_rules(raw: Mapping, scam_type_ids: Iterable[str]) -> RiskRules:
-    """Checks and reads risk_rules.yml's content; a ValueError names the first mistake."""
+def reasons_in(assessment: "RiskAssessment", language: str) -> Tuple[str, ...]:
+    """The assessment's reasons in `language`: English from risk_rules.en.yml (by rule
+    id); Chinese as written (a Traditional reply converts them with the rest)."""
+    if language != "en":
+        return assessment.reasons
+    english = load_english_risk_rules()["reasons"]
+    return tuple(english[rule_id] for rule_id in assessment.reason_ids)
+
+
+def _with_english(raw: Mapping, english: Optional[Mapping]) -> Mapping:
+    """risk_rules.yml's words with risk_rules.en.yml's added (options, skips, signals)."""
+    if not english:
+        return raw
+    extra = english["questions"]
+    unknown = [(q, o) for q in extra for o in extra[q] if o not in (raw["questions"].get(q) or {})]
+    if unknown:
+        raise ValueError(f"risk_rules.en.yml: {unknown} are not options of risk_rules.yml")
+    unknown_signals = set(english.get("signals") or {}) - set(raw["signals"])
+    if unknown_signals:
+        raise ValueError(f"risk_rules.en.yml: unknown signals {sorted(unknown_signals)}")
+    return {
+        **raw,
+        "questions": {
+            question: {option: [*words, *(extra.get(question, {}).get(option) or [])]
+                       for option, words in options.items()}
+            for question, options in raw["questions"].items()
+        },
+        "skip_words": [*raw["skip_words"], *english["skip_words"]],
+        "signals": {name: [*words, *((english.get("signals") or {}).get(name) or [])]
+                    for name, words in raw["signals"].items()},
+    }
+
+
+def parse_risk_rules(
+    raw: Mapping, scam_type_ids: Iterable[str], english: Optional[Mapping] = None
+) -> RiskRules:
+    """Checks and reads risk_rules.yml's content (and risk_rules.en.yml's words, when
+    given); a ValueError names the first mistake."""
     if set(raw["questions"]) != set(QUESTIONS):
         raise ValueError(f"risk_rules.yml: questions must be exactly {QUESTIONS}")
+    raw = _with_english(raw, english)
     options = {question: _options(question, raw["questions"][question]) for question in QUESTIONS}
     if set(options["money_gone"]) != {True, False}:
         raise ValueError("risk_rules.yml: money_gone's options must be true and false")
@@ -106,13 +155,16 @@ def parse_risk_rules(raw: Mapping, scam_type_ids: Iterable[str]) -> RiskRules:
     risk_rules = []
     for i, entry in enumerate(raw["risk_rules"]):
         where = f"risk_rules[{i}]"
-        _refuse_other_keys(where, entry, {"when", "risk", "reason"})
+        _refuse_other_keys(where, entry, {"id", "when", "risk", "reason"})
         if entry["risk"] not in RISK_LEVELS:
             raise ValueError(f"risk_rules.yml: {where}: risk must be one of {RISK_LEVELS}")
         if not str(entry["reason"]).strip():
             raise ValueError(f"risk_rules.yml: {where}: empty reason")
+        if english and entry["id"] not in english["reasons"]:
+            raise ValueError(f"risk_rules.en.yml: no reason for {entry['id']!r}")
         when = _conditions(where, entry["when"], known)
-        risk_rules.append(RiskRule(when=when, risk=entry["risk"], reason=str(entry["reason"])))
+        risk_rules.append(RiskRule(when=when, risk=entry["risk"], reason=str(entry["reason"]),
+                                   id=str(entry["id"])))
 
     scam_type_ids = set(scam_type_ids)
     scam_type_rules = []
@@ -189,15 +241,32 @@ def _conditions(where: str, raw, known: Dict[str, set]) -> Tuple[Condition, ...]
 
 
 def _normalise(text: str) -> str:
-    """Full-width to ASCII and lower case, so ＡＴＭ, atm and ATM are one word."""
-    return unicodedata.normalize("NFKC", text or "").lower()
+    """Full-width to ASCII and lower case, so ＡＴＭ, atm and ATM are one word; a typographic
+    apostrophe is the ASCII one (don’t = don't)."""
+    return unicodedata.normalize("NFKC", text or "").lower().replace("’", "'")
+
+
+def _word_pattern(word: str) -> str:
+    """`word` as a regex: a Latin-letter end matches only at a word boundary ("no" is not
+    found in "know"); Chinese needs no boundary."""
+    pattern = re.escape(word)
+    if word[:1].isascii() and word[:1].isalpha():
+        pattern = r"(?<![a-z'])" + pattern
+    if word[-1:].isascii() and word[-1:].isalpha():
+        pattern += r"(?![a-z'])"
+    return pattern
+
+
+@lru_cache(maxsize=256)
+def _any_word(words: Tuple[str, ...]):
+    return re.compile("|".join(_word_pattern(word) for word in sorted(words, key=len, reverse=True)))
 
 
 def find_signals(text: str) -> Tuple[str, ...]:
     """The names of the risk_rules.yml signals whose words occur in `text`, in file order."""
     text = _normalise(text)
     signals = load_risk_rules().signals
-    return tuple(name for name, words in signals.items() if any(word in text for word in words))
+    return tuple(name for name, words in signals.items() if _any_word(words).search(text))
 
 
 def match_option(question: str, text: str) -> Union[Option, None]:
@@ -216,7 +285,7 @@ def match_option(question: str, text: str) -> Union[Option, None]:
         (match.start(), match.end(), rank)
         for rank, (_, words) in enumerate(candidates)
         for word in words
-        for match in re.finditer(re.escape(word), text)
+        for match in re.finditer(_word_pattern(word), text)
     ]
     hits = _outermost(hits)
     if not hits:
@@ -260,11 +329,15 @@ def assess_answers(
     levels = [rule.risk for rule in fired]
     if scam_type:
         levels.append(load_catalog().scam_types[scam_type].risk)
+    rule_of_reason: Dict[str, str] = {}  # each reason once, with the first rule saying it
+    for rule in fired:
+        rule_of_reason.setdefault(rule.reason, rule.id)
     return RiskAssessment(
         risk=max(levels, key=RISK_LEVELS.index, default="low"),
-        reasons=tuple(dict.fromkeys(rule.reason for rule in fired)),
+        reasons=tuple(rule_of_reason),
         scam_type=scam_type,
         signals=signals,
+        reason_ids=tuple(rule_of_reason.values()),
     )
 
 

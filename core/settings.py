@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any, Callable, FrozenSet, Iterable, List, Mapping, Optional, TypeVar
 
 DEFAULT_BANK_NAME = "工商银行"
+DEFAULT_BANK_NAME_EN = "ICBC"
 DEFAULT_BANK_HOTLINE = "95588"
 DEFAULT_BANK_DOMAIN = "icbc.com.cn"
 DEFAULT_BRANCH_HOURS = "网点一般工作日营业，具体时间以当地网点公告为准"
+DEFAULT_BRANCH_HOURS_EN = "branches usually open on working days; the local branch posts its hours"
 DEFAULT_PER_SENDER = "20/60"  # a customer types far slower; a script does not
 DEFAULT_PER_IP = "120/60"  # several customers behind one office or carrier NAT
 DEFAULT_REPLY_TIMEOUT_SECONDS = 10.0
@@ -54,6 +56,12 @@ class SettingsError(ValueError):
 class Bank:
     name: str
     hotline: str
+    # The name English replies use (BANK_NAME_EN); "" = the Chinese name.
+    name_en: str = ""
+
+    def name_in(self, language: str) -> str:
+        """The name to say in `language` ("en" or Chinese)."""
+        return (self.name_en or self.name) if language == "en" else self.name
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,11 @@ class Settings:
     # priority is than the Rasa server's (docs/ocr.md measures both).
     ocr_threads: int = DEFAULT_OCR_THREADS
     ocr_nice: int = DEFAULT_OCR_NICE
+    # The branch hours English replies say (BANK_BRANCH_HOURS_EN).
+    branch_hours_en: str = DEFAULT_BRANCH_HOURS_EN
+
+    def branch_hours_in(self, language: str) -> str:
+        return self.branch_hours_en if language == "en" else self.branch_hours
 
 
 def parse_bank(env: Mapping[str, str]) -> Bank:
@@ -115,7 +128,10 @@ def parse_bank(env: Mapping[str, str]) -> Bank:
         raise SettingsError("BANK_NAME and BANK_HOTLINE must be set together (or neither)")
     if hotline and not re.fullmatch(r"[0-9]{3,12}", hotline):
         raise SettingsError(f"BANK_HOTLINE must be 3-12 ASCII digits, got {hotline!r}")
-    return Bank(name=name or DEFAULT_BANK_NAME, hotline=hotline or DEFAULT_BANK_HOTLINE)
+    name_en = env.get("BANK_NAME_EN", "").strip()
+    if not name:
+        return Bank(DEFAULT_BANK_NAME, DEFAULT_BANK_HOTLINE, name_en or DEFAULT_BANK_NAME_EN)
+    return Bank(name=name, hotline=hotline, name_en=name_en)
 
 
 def parse_bank_domain(env: Mapping[str, str], bank: Bank) -> str:
@@ -293,11 +309,13 @@ def load(env: Mapping[str, str]) -> Settings:
             problems.append(str(problem))
             return fallback
 
-    bank = checked(lambda: parse_bank(env), Bank(DEFAULT_BANK_NAME, DEFAULT_BANK_HOTLINE))
+    bank = checked(lambda: parse_bank(env),
+                   Bank(DEFAULT_BANK_NAME, DEFAULT_BANK_HOTLINE, DEFAULT_BANK_NAME_EN))
     settings = Settings(
         bank=bank,
         bank_domain=checked(lambda: parse_bank_domain(env, bank), ""),
         branch_hours=env.get("BANK_BRANCH_HOURS", "").strip() or DEFAULT_BRANCH_HOURS,
+        branch_hours_en=env.get("BANK_BRANCH_HOURS_EN", "").strip() or DEFAULT_BRANCH_HOURS_EN,
         rate_per_sender=checked(lambda: parse_rate(
             env.get("RATE_LIMIT_PER_SENDER") or DEFAULT_PER_SENDER, "RATE_LIMIT_PER_SENDER"), None),
         rate_per_ip=checked(lambda: parse_rate(

@@ -34,6 +34,7 @@ def default_bank_env(request, monkeypatch):
         monkeypatch.delenv("BANK_NAME", raising=False)
         monkeypatch.delenv("BANK_HOTLINE", raising=False)
         monkeypatch.delenv("BANK_DOMAIN", raising=False)
+        monkeypatch.delenv("BANK_NAME_EN", raising=False)
         # Assessment actions record a row (core/assessment_records.py): not in ./rasa.db.
         monkeypatch.setenv("HANDOFF_DB_URL", f"sqlite:///{request.getfixturevalue('tmp_path')}/records.db")
 

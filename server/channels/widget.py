@@ -13,6 +13,12 @@ POST /chat/image       a screenshot or photo (multipart `sender`, `image`): the 
                        that cannot be read gets a 4xx with {"error": "<why, in Chinese>"}
 OPTIONS /chat/webhook, /chat/image   CORS preflight
 
+The widget speaks the page's language (its `lang` attribute, or the script tag's
+`data-lang`) until the customer writes: the webhook's answer carries the reply's
+language in its Content-Language header (zh-CN, zh-TW or en), and the widget's own
+labels follow it from then on. /chat?lang=en (or zh-TW) shows the demo page in that
+language.
+
 The widget keeps the transcript in the browser's localStorage. When the guard masked a
 card number, ID number, password or code in the message, the reply says how the message
 was stored, and the widget shows and keeps only that: the privacy warning message (the
@@ -38,6 +44,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from core.directory import official_directory
+from core.language import HTML_LANG, LANGUAGES, SIMPLIFIED, from_tag
 from core.settings import Bank, parse_origins, settings
 from core.wording import LANGUAGE, say, say_all
 from server.guard.rate_limit import shared_limits
@@ -69,29 +76,30 @@ PREFLIGHT = {
 }
 
 
-def widget_texts(bank: Bank) -> Dict[str, Any]:
-    """Every word the widget shows, in the language of knowledge/replies.yml: its own
-    (the `widget` section) and the sentences it shares with the other channels, under
-    their keys there. The bank is filled in; {number}, {atm_id} and {host} are left for
-    the widget."""
-    texts = say_all("widget", bank, **FILLED_BY_THE_WIDGET)
+def widget_texts(bank: Bank, language: str = SIMPLIFIED) -> Dict[str, Any]:
+    """Every word the widget shows, in `language` (knowledge/replies.yml, or its English
+    file): its own (the `widget` section) and the sentences it shares with the other
+    channels, under their keys there. The bank is filled in; {number}, {atm_id} and
+    {host} are left for the widget."""
+    texts = say_all("widget", bank, language, **FILLED_BY_THE_WIDGET)
     for part in ("page", "greeting_more", "problem"):  # the demo page's; parts of those below
         del texts[part]
     return {
         **texts,
-        "greeting": say("greet", bank) + "\n" + say("widget.greeting_more", bank),
-        "offline": say("widget.problem") + "\n" + say("money_gone_now", bank),
-        "do_now": say("do_now"),
-        "dial_yourself": say("dial_yourself"),
-        "atm_number": say("atm_sign.footer_atm", **FILLED_BY_THE_WIDGET),
-        "quoted": say("reading.quoted", **FILLED_BY_THE_WIDGET),
-        "image_read": say("image.read_heading"),
+        "greeting": say("greet", bank, language) + "\n" + say("widget.greeting_more", bank, language),
+        "offline": say("widget.problem", language=language) + "\n" + say("money_gone_now", bank, language),
+        "do_now": say("do_now", language=language),
+        "dial_yourself": say("dial_yourself", language=language),
+        "atm_number": say("atm_sign.footer_atm", language=language, **FILLED_BY_THE_WIDGET),
+        "quoted": say("reading.quoted", language=language, **FILLED_BY_THE_WIDGET),
+        "image_read": say("image.read_heading", language=language),
     }
 
 
 def widget_config() -> Dict[str, Any]:
     """What the script needs before its first request: who runs it, numbers to link, and
-    what it says, by language (the widget shows `language`'s)."""
+    what it says, by language (HTML lang tags: zh-CN, zh-TW, en). The widget starts in
+    the page's language, else `language`, and follows the reply's (Content-Language)."""
     bank = settings().bank
     return {
         "bankName": bank.name,
@@ -99,9 +107,14 @@ def widget_config() -> Dict[str, Any]:
         "officialNumbers": {
             number: entry.owner for number, entry in official_directory(bank).items()
         },
+        "officialNumbersByLanguage": {
+            HTML_LANG[language]: {number: entry.owner
+                                  for number, entry in official_directory(bank, language).items()}
+            for language in LANGUAGES
+        },
         "maxMessageChars": MAX_MESSAGE_CHARS,
         "language": LANGUAGE,
-        "texts": {LANGUAGE: widget_texts(bank)},
+        "texts": {HTML_LANG[language]: widget_texts(bank, language) for language in LANGUAGES},
     }
 
 
@@ -113,12 +126,20 @@ def widget_script() -> str:
     return template.replace(CONFIG_PLACEHOLDER, config, 1)
 
 
-def demo_page_html() -> str:
-    """index.html, its words from widget.page of knowledge/replies.yml."""
+def page_language(tag: Optional[str]) -> str:
+    """The language an HTML lang tag (or ?lang=) asks for: en…, zh-TW/HK/MO/Hant…, else
+    Simplified."""
+    return from_tag(tag) or SIMPLIFIED
+
+
+def demo_page_html(language: str = SIMPLIFIED) -> str:
+    """index.html in `language`, its words from widget.page of knowledge/replies.yml."""
     bank = settings().bank
 
     def word(name: str) -> str:
-        return LANGUAGE if name == "LANGUAGE" else say(f"widget.page.{name.lower()}", bank)
+        if name == "LANGUAGE":
+            return HTML_LANG[language]
+        return say(f"widget.page.{name.lower()}", bank, language)
 
     template = (STATIC / "index.html").read_text(encoding="utf-8")
     return PAGE_PLACEHOLDER.sub(lambda found: html.escape(word(found.group(1))), template)
@@ -140,12 +161,13 @@ def is_cross_origin(request: Request) -> bool:
 
 
 def with_masked_input(
-    messages: List[Dict[str, Any]], stored_text: str, recipient_id: str
+    messages: List[Dict[str, Any]], stored_text: str, recipient_id: str,
+    language: str = SIMPLIFIED,
 ) -> List[Dict[str, Any]]:
     """`messages` telling the widget that the customer's message was stored as
     `stored_text`: on the privacy warning, or (were there none) as a message of its own."""
     note = {"type": MASKED_INPUT, "text": stored_text}
-    warning = privacy_warning()
+    warning = privacy_warning(language)
     for at in range(len(messages) - 1, -1, -1):
         message = messages[at]
         if message.get("text") == warning and "custom" not in message:
@@ -175,7 +197,8 @@ class WidgetTurnGuard(TurnGuard):
 
         messages = await super().answer(note_and_ask, text, metadata, replies, recipient_id)
         if given and given[0] != text:
-            return with_masked_input(messages, given[0], recipient_id)
+            return with_masked_input(messages, given[0], recipient_id,
+                                     self.languages.last(recipient_id))
         return messages
 
 
@@ -204,7 +227,7 @@ class WidgetInput(InputChannel):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         # Read at startup: a bad BANK_* setting stops the server instead of one page.
-        page = demo_page_html()
+        pages = {language: demo_page_html(language) for language in LANGUAGES}
         script = widget_script()
         stylesheet = (STATIC / "widget.css").read_text(encoding="utf-8")
         guard = WidgetTurnGuard.from_settings()
@@ -216,6 +239,7 @@ class WidgetInput(InputChannel):
 
         @widget.route("", methods=["GET"])
         async def demo_page(request: Request) -> response.HTTPResponse:
+            page = pages[page_language(request.args.get("lang"))]
             return response.text(page, content_type=HTML)
 
         @widget.route("/widget.js", methods=["GET"])
@@ -234,7 +258,11 @@ class WidgetInput(InputChannel):
 
         @widget.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> response.HTTPResponse:
-            return await answer_checked_request(request, on_new_message, guard, self.name())
+            answer = await answer_checked_request(request, on_new_message, guard, self.name())
+            # The reply's language, for the widget's own labels (a safelisted CORS header).
+            language = guard.languages.last(request.json["sender"])
+            answer.headers["Content-Language"] = HTML_LANG[language]
+            return answer
 
         @widget.route("/image", methods=["OPTIONS"])
         async def image_preflight(request: Request) -> response.HTTPResponse:

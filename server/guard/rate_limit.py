@@ -17,6 +17,7 @@ import redis
 from sanic import response
 from sanic.request import Request
 
+from core.language import SIMPLIFIED, reply_language
 from core.settings import Rate, Settings, settings
 from core.wording import say
 from server.shared_state import key_prefix, shared_redis
@@ -204,8 +205,18 @@ def client_address(request: Request) -> str:
     return request.remote_addr or request.ip or ""
 
 
-def too_fast_message(wait_seconds: float) -> str:
-    return say("too_fast", seconds=math.ceil(wait_seconds))
+def too_fast_message(wait_seconds: float, language: str = SIMPLIFIED) -> str:
+    return say("too_fast", seconds=math.ceil(wait_seconds), language=language)
+
+
+def _message_language(request: Request) -> str:
+    """The language of the message being refused (a JSON body's "message")."""
+    try:
+        body = request.json
+    except Exception:  # not JSON: the other checks say so
+        return SIMPLIFIED
+    message = body.get("message") if isinstance(body, dict) else None
+    return reply_language(message if isinstance(message, str) else "")
 
 
 def refuse_too_fast(
@@ -217,7 +228,7 @@ def refuse_too_fast(
     if wait == 0:
         return None
     return response.json(
-        {"error": too_fast_message(wait)},
+        {"error": too_fast_message(wait, _message_language(request))},
         status=429,
         headers={"Retry-After": str(math.ceil(wait))},
     )

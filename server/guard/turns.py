@@ -7,6 +7,8 @@
   - no silence: a turn that says nothing, or is slower than ASSISTANT_REPLY_TIMEOUT
     seconds, gets the safe reply (safe_reply.py). A slow turn goes on in the background,
     so its events still reach the tracker store;
+  - the safe reply and the privacy warning are in the customer's language: the message's
+    script, else the last one this guard heard from the conversation (core/language.py);
   - at most MAX_TURNS_AT_ONCE turns (default 3) run at once in the process, whatever the
     channel; the others wait their turn in order. Turns that share one busy core all
     finish late: at concurrency 8, p99 was 172-204 ms with every turn at once and
@@ -21,6 +23,7 @@ import weakref
 from typing import Any, Awaitable, Callable, Dict, FrozenSet, List, Optional, Set
 
 from core.directory import official_directory
+from core.language import SIMPLIFIED, LanguageMemory, from_tag
 from core.masking import mask, mask_values
 from core.settings import Bank, Settings, settings
 from core.wording import say
@@ -31,9 +34,9 @@ logger = logging.getLogger(__name__)
 MASKED_METADATA_KEY = "masked"
 
 
-def privacy_warning() -> str:
+def privacy_warning(language: str = SIMPLIFIED) -> str:
     """What the customer is told when something was masked (read when said)."""
-    return say("privacy_warning")
+    return say("privacy_warning", language=language)
 
 
 # One set of slots per event loop and size, shared by every channel's guard.
@@ -56,7 +59,10 @@ class TurnGuard:
     """Masks what comes in and makes sure something safe goes out; see the module doc."""
 
     def __init__(self, bank: Bank, reply_timeout: float, turns_at_once: int = 3) -> None:
+        self.bank = bank
         self.safe_reply = safe_reply_text(bank)
+        # Each conversation's last language, for the messages the guard says itself.
+        self.languages = LanguageMemory()
         self.reply_timeout = reply_timeout
         self.turns_at_once = turns_at_once
         # Official numbers are what customers ask about: never masked as a code.
@@ -79,6 +85,8 @@ class TurnGuard:
     ) -> List[Dict[str, Any]]:
         """The messages to send back for `text`: the assistant's, the safe reply when it
         had none (or not in time), and the privacy warning when something was masked."""
+        hint = from_tag(metadata.get("language")) if isinstance(metadata, dict) else None
+        language = self.languages.hear(recipient_id, text, hint)
         masked = mask(text, self.keep)
         metadata, kinds_in_metadata = mask_values(metadata, self.keep)
         kinds = list(dict.fromkeys(masked.kinds + kinds_in_metadata))
@@ -88,9 +96,10 @@ class TurnGuard:
         timed_out = await self._run(ask(masked.text, metadata), recipient_id)
         answer = list(replies)  # a late turn may still append to `replies`; not to this
         if needs_safe_reply(timed_out, len(answer) > already, text):
-            answer.append({"recipient_id": recipient_id, "text": self.safe_reply})
+            answer.append({"recipient_id": recipient_id,
+                           "text": safe_reply_text(self.bank, language)})
         if kinds:
-            answer.append({"recipient_id": recipient_id, "text": privacy_warning()})
+            answer.append({"recipient_id": recipient_id, "text": privacy_warning(language)})
         return answer
 
     async def _run(self, turn: Awaitable[Any], recipient_id: str) -> bool:

@@ -10,54 +10,87 @@ from core.directory import official_directory
 from core.links import check_link, official_domains
 from core.numbers import assess_number, unlisted_numbers
 from core.reader import read_message
-from core.risk import load_risk_rules
+from core.language import LANGUAGES, SIMPLIFIED, TRADITIONAL, to_traditional
+from core.risk import load_english_risk_rules, load_risk_rules
 from core.verdict import judge
 from core.settings import Bank
-from core.wording import load_wording
+from core.wording import load_english_wording, load_wording
 
-BANKS = [Bank("工商银行", "95588"), Bank("建设银行", "95533")]
+BANKS = [Bank("工商银行", "95588", "ICBC"), Bank("建设银行", "95533")]
 UNOFFICIAL = ["+0095588", "95588-123456", "00095588", "+86 955 88", "13800138000", "400-123-4567",
               "0731-12345678", "17012345678", "+85212345678", "1236600"]
 LINKS = ["https://www.chinatax.gov.cn/", "http://chinatax-gov.cn.example.com/refund", "http://203.0.113.9/pay",
          "https://t.cn/A6x8Kq", "www.icbc-com.cn.vip/login", "https://chinatax.gov.cn@evil.example.top/"]
 
 
-def every_reply(domain, bank):
-    """(label, text) for everything the assistant can say when run for `bank`."""
+def every_message(domain, bank, language=SIMPLIFIED):
+    """(label, message) for every reply the builders make for `bank` in `language`."""
     catalog = load_catalog()
     directory = official_directory(bank)
-    yield from every_sentence(bank)
     for scam in catalog.scam_types.values():
         for risk in RISK_LEVELS:
-            yield f"assessment {scam.id} {risk}", replies.assessment(scam, risk, bank, directory)["text"]
+            yield f"assessment {scam.id} {risk}", replies.assessment(scam, risk, bank, directory, language=language)
     for code_given in (False, True):
-        yield "money_lost", replies.money_lost(catalog.money_lost, bank, directory, code_given)["text"]
+        yield "money_lost", replies.money_lost(catalog.money_lost, bank, directory, code_given, language)
     for number in [*directory, *UNOFFICIAL]:
-        yield f"number_check {number}", replies.number_check(assess_number(number, directory), bank)["text"]
-    yield "ask_for_number", replies.ask_for_number()["text"]
-    domains = official_domains(bank, "")
-    for link in LINKS:
-        yield f"link_check {link}", replies.link_check(check_link(link, domains), bank)["text"]
-    yield "ask_for_link", replies.ask_for_link()["text"]
+        yield f"number_check {number}", replies.number_check(assess_number(number, directory), bank, language)
+    yield "ask_for_number", replies.ask_for_number(language)
+    domains = official_domains(bank, "icbc.com.cn")
+    for link in [*LINKS, "https://www.icbc.com.cn/"]:
+        yield f"link_check {link}", replies.link_check(check_link(link, domains), bank, language)
+    yield "ask_for_link", replies.ask_for_link(language)
     seeds = [scam for scam in catalog.scam_types.values() if scam.seed_case]
     for scam in [*catalog.scam_types.values(), catalog.suspected_fraud]:
-        yield f"next_steps {scam.id}", replies.next_steps(scam, bank, directory)["text"]
-        yield f"how_to_verify {scam.id}", replies.how_to_verify(scam, bank, directory)["text"]
-        yield f"why_scam {scam.id}", replies.why_scam(scam)["text"]
-        yield f"real_case {scam.id}", replies.real_case(scam, seeds)["text"]
-        yield f"share_warning {scam.id}", replies.share_warning(scam, bank)["text"]
+        yield f"next_steps {scam.id}", replies.next_steps(scam, bank, directory, language)
+        yield f"how_to_verify {scam.id}", replies.how_to_verify(scam, bank, directory, language)
+        yield f"why_scam {scam.id}", replies.why_scam(scam, language)
+        yield f"real_case {scam.id}", replies.real_case(scam, seeds, language)
+        yield f"share_warning {scam.id}", replies.share_warning(scam, bank, language)
     for risk in RISK_LEVELS:
         yield f"assessment suspected_fraud {risk}", replies.assessment(
-            catalog.suspected_fraud, risk, bank, directory, reasons=load_all_reasons())["text"]
+            catalog.suspected_fraud, risk, bank, directory, reasons=load_all_reasons(language),
+            language=language)
     for text, intent in READ_MESSAGES:
         judged = judge(read_message(text, bank, ""), [{"name": intent, "confidence": 0.9}])
-        yield f"verdict {judged.level} {intent}", replies.verdict(judged, bank, directory)["text"]
+        yield f"verdict {judged.level} {intent}", replies.verdict(judged, bank, directory, language)
     for reference in ("FZ-ABCDEF", None):
-        yield "handoff", replies.handoff(bank, "工作日九点到五点", reference)["text"]
-    yield "atm_alert", replies.atm_alert(bank, "ATM-0001")["text"]
-    for button in (*replies.next_step_buttons(), *replies.after_loss_buttons(),
-                   *replies.follow_up_buttons(), *replies.atm_buttons()):
-        yield "button", button["title"]
+        yield "handoff", replies.handoff(bank, BRANCH_HOURS[language], reference, language)
+    yield "atm_alert", replies.atm_alert(bank, "ATM-0001", language)
+    for key in ("greet", "goodbye", "acknowledge", "bot_challenge", "bank_question", "out_of_scope"):
+        yield key, replies.plain(key, bank, language)
+    yield "not_understood", replies.not_understood(bank, language)
+    for slot in ("claimed_identity", "requested_action", "money_gone"):
+        yield f"clarify {slot}", replies.clarify_question(slot, language)
+    yield "safe_reply", {"text": replies.safe_reply(bank, language)}
+    yield "buttons", {"text": "", "buttons": [
+        *replies.next_step_buttons(language), *replies.after_loss_buttons(language),
+        *replies.follow_up_buttons(language), *replies.atm_buttons(language)]}
+
+
+BRANCH_HOURS = {SIMPLIFIED: "工作日九点到五点", TRADITIONAL: "工作日九点到五点", "en": "weekdays 9 to 5"}
+
+
+def shown_words(message):
+    """Every text of a message the customer reads: its text, its buttons' titles, and the
+    payload's words (steps, names, labels, owners, the share text)."""
+    yield message.get("text") or ""
+    for button in message.get("buttons") or []:
+        yield button["title"]
+    payload = message.get("json_message") or {}
+    for key in ("scam_name", "owner", "text"):
+        if isinstance(payload.get(key), str):
+            yield payload[key]
+    yield from payload.get("steps") or []
+    for item in [*(payload.get("reasons") or []), *(payload.get("genuine_signs") or [])]:
+        yield item["label"]
+
+
+def every_reply(domain, bank, language=SIMPLIFIED):
+    """(label, text) for everything the assistant can say when run for `bank`."""
+    yield from every_sentence(bank, language=language)
+    for label, message in every_message(domain, bank, language):
+        for text in shown_words(message):
+            yield label, text
 
 
 SAMPLE_FIELDS = {"number": "12366", "owner": "国家税务总局纳税服务热线", "host": "www.chinatax.gov.cn",
@@ -68,21 +101,26 @@ SAMPLE_FIELDS = {"number": "12366", "owner": "国家税务总局纳税服务热�
                  "quote": "请把资金转到安全账户"}
 
 
-def every_sentence(bank, section=None, key=""):
-    """(key, text) for every sentence of knowledge/replies.yml, its fields filled in."""
-    section = load_wording() if section is None else section
+def every_sentence(bank, section=None, key="", language=SIMPLIFIED):
+    """(key, text) for every sentence of knowledge/replies.yml (or its English file), its
+    fields filled in."""
+    if section is None:
+        section = load_english_wording() if language == "en" else load_wording()
     items = section.items() if isinstance(section, dict) else enumerate(section)
     for name, value in items:
         path = f"{key}.{name}" if key else str(name)
         if isinstance(value, (dict, list)):
-            yield from every_sentence(bank, value, path)
+            yield from every_sentence(bank, value, path, language)
         else:
-            fields = {field for _, field, _, _ in Formatter().parse(str(value)) if field}
-            yield path, say_text(str(value), bank, fields)
+            text = to_traditional(str(value)) if language == TRADITIONAL else str(value)
+            fields = {field for _, field, _, _ in Formatter().parse(text) if field}
+            yield path, say_text(text, bank, fields, language)
 
 
-def say_text(text, bank, fields):
-    values = {"bank_name": bank.name, "bank_hotline": bank.hotline, **SAMPLE_FIELDS}
+def say_text(text, bank, fields, language=SIMPLIFIED):
+    name = bank.name_in(language)
+    values = {"bank_name": to_traditional(name) if language == TRADITIONAL else name,
+              "bank_hotline": bank.hotline, **SAMPLE_FIELDS}
     assert fields <= set(values), f"unknown fields {fields - set(values)} in {text!r}"
     return text.format(**values)
 
@@ -98,14 +136,19 @@ READ_MESSAGES = [
 ]
 
 
-def load_all_reasons():
+def load_all_reasons(language=SIMPLIFIED):
+    if language == "en":
+        return list(load_english_risk_rules()["reasons"].values())
     return [rule.reason for rule in load_risk_rules().risk_rules]
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("bank", BANKS, ids=lambda b: b.hotline)
-def test_no_reply_contains_an_unlisted_number(domain, bank):
+def test_no_reply_contains_an_unlisted_number(domain, bank, language):
+    """Official numbers are the same in every language, and every language's replies
+    pass the directory check."""
     directory = official_directory(bank)
-    checked = list(every_reply(domain, bank))
+    checked = list(every_reply(domain, bank, language))
     assert len(checked) > 16 * 3
 
     unlisted = {label: unlisted_numbers(text, directory) for label, text in checked}

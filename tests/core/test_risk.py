@@ -15,6 +15,7 @@ from core.risk import (
     SKIP,
     assess_answers,
     find_signals,
+    load_english_risk_rules,
     load_risk_rules,
     match_option,
     parse_risk_rules,
@@ -313,4 +314,5 @@ def test_inconsistent_rules_are_refused(edit, message):
 
 
 def test_the_rules_file_parses():
-    assert parse_risk_rules(RAW_RULES, CATALOG.scam_types) == RULES
+    # risk_rules.en.yml adds English words to the options, skip words and signals.
+    assert parse_risk_rules(RAW_RULES, CATALOG.scam_types, load_english_risk_rules()) == RULES

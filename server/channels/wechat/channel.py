@@ -34,6 +34,7 @@ from sanic.request import Request
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import WeChatException
 
+from core.language import reply_language
 from core.settings import Bank, settings as process_settings
 from core.wording import say
 from server.channels.image import answer_image, problem_reply
@@ -230,15 +231,19 @@ class WeChatInput(InputChannel):
         """The body WeChat gets: a passive reply's XML, or SUCCESS."""
         if incoming.kind == "text" or (incoming.kind == "voice" and incoming.text.strip()):
             return await self._converse(incoming, on_new_message)
+        # A message without words says nothing of the language: the last one heard.
+        language = self.guard.languages.last(incoming.openid) if self.guard else "zh-Hans"
         if incoming.kind == "voice":
-            return self._text_reply(incoming, say("wechat.voice_not_recognised"))
+            return self._text_reply(incoming, say("wechat.voice_not_recognised", language=language))
         if incoming.kind == "image" and self.api is not None:
             return self._read_image(incoming, on_new_message)
         if incoming.kind == "event":
             if incoming.event == "subscribe":  # also when following by scanning a QR code
-                return self._text_reply(incoming, self.welcome)
+                welcome = welcome_text(self.bank, language) if self.bank else self.welcome
+                return self._text_reply(incoming, welcome)
             return SUCCESS  # unsubscribe, menu clicks, location reports: nothing to say
-        return self._text_reply(incoming, say("wechat.please_type"))  # image, location, link, video, file
+        # image, location, link, video, file
+        return self._text_reply(incoming, say("wechat.please_type", language=language))
 
     async def _converse(
         self, incoming: Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -321,7 +326,8 @@ class WeChatInput(InputChannel):
         # address would throttle all followers together.
         wait = self.limits.admit(openid, None)
         if wait:
-            return [too_fast_message(wait)]
+            return [too_fast_message(
+                wait, reply_language(incoming.text, self.guard.languages.last(openid)))]
         button = chosen_button(incoming.text, self._shown_buttons(openid))
         collector = CollectingOutputChannel()
 
@@ -333,7 +339,8 @@ class WeChatInput(InputChannel):
 
         text = button["payload"] if button else incoming.text
         messages = await self.guard.answer(ask, text, None, collector.messages, openid)
-        reply, buttons = render_messages(messages)
+        # Each message carries the customer's words: the guard heard its language.
+        reply, buttons = render_messages(messages, self.guard.languages.last(openid))
         self._remember_buttons(openid, buttons)
         return split_for_wechat(reply)
 

@@ -19,6 +19,7 @@ from wechatpy.messages import BaseMessage
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
+from core.language import SIMPLIFIED
 from core.settings import Bank
 from core.wording import say
 
@@ -70,10 +71,13 @@ def split_for_wechat(text: str, limit: int = TEXT_LIMIT_BYTES) -> List[str]:
     return parts
 
 
-def render_messages(bot_messages: List[Dict[str, Any]]) -> Tuple[str, List[Dict[str, Any]]]:
+def render_messages(
+    bot_messages: List[Dict[str, Any]], language: str = SIMPLIFIED
+) -> Tuple[str, List[Dict[str, Any]]]:
     """WeChat shows plain text: the bot's texts joined by blank lines, each message's
-    buttons as numbered options after it. Custom payloads are for widgets and are left
-    out (the text carries the same content). Returns the text and the buttons by number."""
+    buttons as numbered options after it ("回复 1：…" in the reply's `language`). Custom
+    payloads are for widgets and are left out (the text carries the same content).
+    Returns the text and the buttons by number."""
     blocks, buttons = [], []
     for message in bot_messages:
         if message.get("text"):
@@ -82,7 +86,8 @@ def render_messages(bot_messages: List[Dict[str, Any]]) -> Tuple[str, List[Dict[
         for button in message.get("buttons") or []:
             if button.get("title") and button.get("payload"):
                 buttons.append(button)
-                options.append(say("wechat.reply_with", choice=len(buttons), title=button["title"]))
+                options.append(say("wechat.reply_with", choice=len(buttons), title=button["title"],
+                                   language=language))
         if options:
             blocks.append("\n".join(options))
     return "\n\n".join(block for block in blocks if block), buttons
@@ -96,9 +101,10 @@ def chosen_button(text: str, buttons: List[Dict[str, Any]]) -> Optional[Dict[str
     return None
 
 
-def welcome_text(bank: Bank) -> str:
+def welcome_text(bank: Bank, language: str = SIMPLIFIED) -> str:
     """What a new follower reads first: what to send, and what to do in an emergency."""
-    return say("wechat.welcome", bank) + say("money_gone_now", bank)
+    joiner = "\n" if language == "en" else ""
+    return say("wechat.welcome", bank, language) + joiner + say("money_gone_now", bank, language)
 
 
 # What XML 1.0 allows in a document; anything else would make WeChat refuse the reply.

@@ -6,6 +6,8 @@
  * language), so the widget can show them even when the network is down. This file holds
  * no words of its own. Plain ES2017, no dependencies. Every text, the bot's and the
  * widget's own, only ever goes in as text nodes.
+ * Its words follow the page's language (<html lang>, or data-lang on the script tag) and
+ * then the customer's: each answer says its language in the Content-Language header.
  * The transcript is kept in localStorage, and a customer's message only once answered:
  * the server masks card numbers, ID numbers, passwords and codes, and its reply says how
  * the message was stored ({"custom": {"type": "masked_input", "text": ...}}); that masked
@@ -48,9 +50,30 @@
   const IMAGE_TEXT = "image_text";
   const bankHotline = config.bankHotline;
   const directory = config.officialNumbers;
-  // What the widget says, in the page's language; the bank's name and hotline filled in.
-  const language = config.language;
-  const texts = config.texts[language];
+
+  /** The key of config.texts for an HTML lang tag: en, zh-TW (Traditional) or zh-CN. */
+  function languageOf(tag) {
+    const lower = typeof tag === "string" ? tag.trim().toLowerCase() : "";
+    if (!lower) return null;
+    if (lower.startsWith("en")) return "en";
+    if (/^zh-(tw|hk|mo|hant)/.test(lower)) return "zh-TW";
+    if (lower.startsWith("zh")) return "zh-CN";
+    return null;
+  }
+
+  function knownLanguage(language) {
+    return typeof language === "string" && hasOwn(config.texts, language) ? language : null;
+  }
+
+  const pageLanguage =
+    languageOf(script.getAttribute("data-lang")) ||
+    languageOf(document.documentElement.lang) ||
+    config.language;
+  // What the widget says, in the page's language or the customer's; the bank's name and
+  // hotline filled in. Replaced by setLanguage(), and while an old reply is drawn.
+  let language = pageLanguage;
+  let texts = config.texts[language];
+  let textsLanguage = language; // the key of `texts`
 
   // ---- conversation state, kept in localStorage across reloads -------------------
 
@@ -62,7 +85,7 @@
   }
 
   function freshState() {
-    return { sender: newConversationId(), entries: [], atmStarted: [], open: null };
+    return { sender: newConversationId(), entries: [], atmStarted: [], open: null, language: null };
   }
 
   function loadState() {
@@ -104,15 +127,15 @@
 
   // ---- DOM helpers ----------------------------------------------------------------
 
+  function hasOwn(object, key) {
+    return Object.prototype.hasOwnProperty.call(object, key);
+  }
+
   function element(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
     if (text !== undefined) node.textContent = text;
     return node;
-  }
-
-  function hasOwn(object, key) {
-    return Object.prototype.hasOwnProperty.call(object, key);
   }
 
   /**
@@ -169,24 +192,20 @@
   // ---- the widget's DOM -----------------------------------------------------------
 
   const root = element("div", "fzw-root");
-  root.lang = language;
   root.hidden = true; // until the stylesheet is in, so nothing flashes unstyled
 
-  const launcher = element("button", "fzw-launcher", texts.launcher);
+  const launcher = element("button", "fzw-launcher");
   launcher.type = "button";
-  launcher.setAttribute("aria-label", texts.open);
 
   const panel = element("section", "fzw-panel");
-  panel.setAttribute("aria-label", texts.title);
 
   const header = element("header", "fzw-header");
-  const title = element("h2", "fzw-title", texts.title);
-  const closeButton = element("button", "fzw-header-button", texts.close);
+  const title = element("h2", "fzw-title");
+  const closeButton = element("button", "fzw-header-button");
   closeButton.type = "button";
-  closeButton.setAttribute("aria-label", texts.close_label);
-  const headerCall = element("a", "fzw-header-call", texts.call_hotline);
+  const headerCall = element("a", "fzw-header-call");
   headerCall.href = "tel:" + bankHotline;
-  const restartButton = element("button", "fzw-header-button", texts.restart);
+  const restartButton = element("button", "fzw-header-button");
   restartButton.type = "button";
   const titleRow = element("div", "fzw-header-row");
   titleRow.append(title, closeButton);
@@ -197,28 +216,27 @@
   const log = element("div", "fzw-log");
   log.setAttribute("role", "log");
   log.setAttribute("aria-live", "polite");
-  log.setAttribute("aria-label", texts.log_label);
 
   const typing = element("div", "fzw-typing");
   typing.setAttribute("role", "status");
   typing.hidden = true;
+  const typingWords = element("span", "");
   typing.append(
     element("span", "fzw-dot"),
     element("span", "fzw-dot"),
     element("span", "fzw-dot"),
-    element("span", "", texts.typing)
+    typingWords
   );
 
   const composer = element("form", "fzw-composer");
-  const inputLabel = element("label", "fzw-visually-hidden", texts.input_label);
+  const inputLabel = element("label", "fzw-visually-hidden");
   inputLabel.htmlFor = "fzw-input";
   const input = element("textarea", "fzw-input");
   input.id = "fzw-input";
   input.rows = 2;
   input.maxLength = config.maxMessageChars;
-  input.placeholder = texts.input_example;
   input.setAttribute("enterkeyhint", "send");
-  const sendButton = element("button", "fzw-send", texts.send);
+  const sendButton = element("button", "fzw-send");
   sendButton.type = "submit";
   composer.append(inputLabel, input, sendButton);
 
@@ -237,6 +255,47 @@
 
   panel.append(header, log, typing, imageRow, composer);
   root.append(launcher, panel);
+
+  /** The widget's own words in `next` (a key of config.texts): its controls and labels.
+   * The conversation so far keeps the words it was shown in. */
+  function setLanguage(next) {
+    language = knownLanguage(next) || pageLanguage;
+    texts = config.texts[language];
+    textsLanguage = language;
+    root.lang = language;
+    launcher.textContent = texts.launcher;
+    launcher.setAttribute("aria-label", texts.open);
+    panel.setAttribute("aria-label", texts.title);
+    title.textContent = texts.title;
+    closeButton.textContent = texts.close;
+    closeButton.setAttribute("aria-label", texts.close_label);
+    headerCall.textContent = texts.call_hotline;
+    restartButton.textContent = texts.restart;
+    log.setAttribute("aria-label", texts.log_label);
+    typingWords.textContent = texts.typing;
+    inputLabel.textContent = texts.input_label;
+    input.placeholder = texts.input_example;
+    sendButton.textContent = texts.send;
+  }
+
+  /** Runs draw() with the words of `entryLanguage` (a stored reply's), then the current. */
+  function inLanguage(entryLanguage, draw) {
+    const current = textsLanguage;
+    textsLanguage = knownLanguage(entryLanguage) || language;
+    texts = config.texts[textsLanguage];
+    try {
+      return draw();
+    } finally {
+      textsLanguage = current;
+      texts = config.texts[current];
+    }
+  }
+
+  /** Who owns an official number, in the words being drawn. */
+  function ownerOf(number) {
+    const owners = (config.officialNumbersByLanguage || {})[textsLanguage] || directory;
+    return owners[number] || directory[number];
+  }
 
   // ---- rendering ------------------------------------------------------------------
 
@@ -309,7 +368,7 @@
     const link = element("a", "fzw-call");
     link.href = "tel:" + number;
     link.append(element("span", "fzw-call-number", fill(texts.call, { number })));
-    if (directory[number]) link.append(element("span", "fzw-call-owner", directory[number]));
+    if (directory[number]) link.append(element("span", "fzw-call-owner", ownerOf(number)));
     return link;
   }
 
@@ -556,7 +615,8 @@
   function renderEntry(entry) {
     if (entry.kind === "user") return [userBubble(entry.text)];
     if (entry.kind === "bot" && Array.isArray(entry.messages)) {
-      return renderReply(entry.messages.filter((m) => m && typeof m === "object"));
+      const messages = entry.messages.filter((m) => m && typeof m === "object");
+      return inLanguage(entry.language, () => renderReply(messages));
     }
     return [];
   }
@@ -628,7 +688,9 @@
       const reply = await fetch(WEBHOOK_URL, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sender: state.sender, message }),
+        // The widget's language: the assistant's answer when the message tells nothing
+        // of its own (a button's payload, the ATM entry) and the conversation has none yet.
+        body: JSON.stringify({ sender: state.sender, message, metadata: { language } }),
         credentials: "omit",
         signal: controller.signal,
       });
@@ -637,6 +699,7 @@
       if (!Array.isArray(messages)) throw new Error("not a list");
       const answer = readReply(messages.filter((m) => m && typeof m === "object"));
       if (!answer.messages.length) throw new Error("empty reply");
+      answer.language = knownLanguage(languageOf(reply.headers.get("Content-Language")));
       return answer;
     } finally {
       clearTimeout(timer);
@@ -701,7 +764,11 @@
     try {
       const answer = await postMessage(message);
       if (user) settle(user, message, answer.maskedText);
-      addEntry({ kind: "bot", messages: answer.messages }); // stores both
+      if (answer.language && answer.language !== language) {
+        state.language = answer.language;
+        setLanguage(answer.language);
+      }
+      addEntry({ kind: "bot", messages: answer.messages, language: answer.language || language });
       onAnswered();
     } catch (error) {
       scrollTo(showNodes([problemBubble(() => deliver(message, user, onAnswered))]));
@@ -841,6 +908,7 @@
   restartButton.addEventListener("click", () => {
     if (busy) return;
     state = freshState();
+    setLanguage(pageLanguage);
     setOpen(true);
     renderAll();
     input.value = "";
@@ -879,6 +947,7 @@
       scrollToEnd();
     };
     document.head.append(stylesheet);
+    setLanguage(state.language || pageLanguage);
     // History goes in before the log is in the page, so screen readers don't re-read it.
     renderAll();
     setOpen(state.open === null ? script.hasAttribute("data-open") : state.open);

@@ -144,7 +144,10 @@ def test_widget_script_is_served_with_the_bank_official_numbers_and_words(widget
     assert (config["bankName"], config["bankHotline"]) == (bank.name, bank.hotline)
     assert set(config["officialNumbers"]) == set(official_directory(bank))
     assert config["language"] == LANGUAGE
-    assert config["texts"] == {LANGUAGE: widget_texts(bank)}
+    # Every language's words, by HTML lang tag: the widget follows the page, then the reply.
+    assert config["texts"] == {"zh-CN": widget_texts(bank), "zh-TW": widget_texts(bank, "zh-Hant"),
+                               "en": widget_texts(bank, "en")}
+    assert config["officialNumbersByLanguage"]["en"]["110"] == "police emergency line"
 
 
 def test_stylesheet_is_served_as_css(widget_assistant):

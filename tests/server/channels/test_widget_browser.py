@@ -761,3 +761,93 @@ def test_new_cards_are_made_for_older_eyes(page, widget_assistant):
     assert_made_for_older_eyes(page)
     page.set_viewport_size({"width": PHONE["width"], "height": 4000})
     screenshot(page, "new-cards-all")
+
+
+# ---- English (issue 17) ------------------------------------------------------------------
+
+EN = widget_texts(BANK, "en")
+POLICE_STORY_EN = ("Someone called saying they are from the police and I must transfer "
+                   "money to a safe account")
+CHINESE_CHARACTER = re.compile(r"[\u4e00-\u9fff]")
+
+
+def say_in(page: Page, text: str, send_label: str) -> None:
+    with page.expect_response(WEBHOOK):
+        page.locator(".fzw-input").fill(text)
+        page.get_by_role("button", name=send_label).click()
+
+
+def test_an_english_conversation_on_an_english_page(page, sent, widget_assistant):
+    """An English page: the widget's own words are English from the start; an English
+    story gets an English card and English buttons, and a button keeps English."""
+    open_chat(page, widget_assistant, "?lang=en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator(".fzw-title")).to_have_text(EN["title"])
+    expect(page.locator(".fzw-send")).to_have_text("Send")
+    expect(page.locator(".fzw-input")).to_have_attribute("placeholder", EN["input_example"])
+    expect(page.locator(".fzw-msg-bot").first).to_contain_text("Hello, I am ICBC's anti-fraud assistant.")
+
+    say_in(page, POLICE_STORY_EN, "Send")
+
+    card = page.locator(".fzw-card")
+    expect(card).to_have_count(1)
+    bands = EN["scam_assessment"]["band_by_risk"]
+    assert card.locator(".fzw-card-band").inner_text() in (bands["high"], bands["medium"])
+    expect(card.locator(".fzw-card-heading").filter(has_text=EN["do_now"])).to_have_count(1)
+    expect(card.locator('.fzw-call[href="tel:110"] .fzw-call-owner')).to_have_text("police emergency line")
+    with page.expect_response(WEBHOOK):
+        page.get_by_role("button", name="I have already paid").click()
+
+    assert [body["message"] for body in sent] == [POLICE_STORY_EN, "/money_lost"]
+    emergency = page.locator(".fzw-card").last
+    expect(emergency.locator(".fzw-card-band")).to_have_text(EN["emergency"]["band"])
+    expect(emergency.locator(".fzw-steps li").first).to_contain_text("Call the police on 110 now")
+    expect(page.get_by_role("button", name="Talk to a person").last).to_be_visible()
+    panel_text = page.locator(".fzw-panel").inner_text()
+    assert not CHINESE_CHARACTER.search(panel_text), panel_text
+    screenshot(page, "english-conversation")
+
+
+def test_the_widget_follows_the_customers_language_on_a_chinese_page(page, widget_assistant):
+    """A Chinese page: Chinese labels until the customer writes English; then the reply's
+    language (Content-Language) is the widget's, after a reload too, until a restart."""
+    open_chat(page, widget_assistant)
+    expect(page.locator(".fzw-send")).to_have_text(TEXTS["send"])
+
+    with page.expect_response(WEBHOOK) as answer:
+        page.locator(".fzw-input").fill(POLICE_STORY_EN)
+        page.get_by_role("button", name=SEND).click()
+    assert answer.value.headers["content-language"] == "en"
+
+    expect(page.locator(".fzw-send")).to_have_text("Send")
+    expect(page.locator(".fzw-header-button").last).to_have_text(EN["restart"])
+    expect(page.locator(".fzw-card .fzw-card-heading").first).to_contain_text(":")
+    page.reload()
+    expect(page.locator(".fzw-send")).to_have_text("Send")
+    expect(page.locator(".fzw-card")).to_have_count(1)
+    page.get_by_role("button", name=EN["restart"]).click()
+    expect(page.locator(".fzw-send")).to_have_text(TEXTS["send"])
+
+
+def test_a_traditional_story_gets_traditional_words(page, widget_assistant):
+    open_chat(page, widget_assistant)
+    say(page, "有人打電話說是公安局的，說我涉嫌洗錢，要我把錢轉到安全賬戶，不許告訴家人")
+
+    traditional = widget_texts(BANK, "zh-Hant")
+    expect(page.locator(".fzw-send")).to_have_text(traditional["send"])
+    expect(page.locator(".fzw-card .fzw-card-band")).to_have_text(
+        traditional["scam_assessment"]["band_by_risk"]["high"])
+    expect(page.locator(".fzw-card .fzw-card-title")).to_have_text(
+        load_catalog("zh-Hant").scam_types["impersonate_police"].name)
+    screenshot(page, "traditional-conversation")
+
+
+def test_atm_entry_on_an_english_page_is_answered_in_english(page, sent, widget_assistant):
+    """A foreign customer scanning the ATM's code on an English page: the entry message
+    has no words, so the widget's language (sent as metadata) decides the alert's."""
+    with page.expect_response(WEBHOOK):
+        open_chat(page, widget_assistant, f"?lang=en&entry=atm&atm={ATM_ID}")
+    assert sent[0]["metadata"] == {"language": "en"}
+    card = page.locator(".fzw-card").first
+    expect(card.locator(".fzw-card-band")).to_have_text(EN["atm_alert"]["band"])
+    expect(page.locator(".fzw-msg-bot").last).to_contain_text("Tax refunds, social security payments")
