@@ -64,6 +64,7 @@ class OcrWorker:
         self.max_waiting = max_waiting
         self._process: Optional[asyncio.subprocess.Process] = None
         self._lock: Optional[asyncio.Lock] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._waiting = 0
         self.ready_rss_mb = 0.0
 
@@ -72,7 +73,22 @@ class OcrWorker:
         process = self._process
         return process.pid if process is not None and process.returncode is None else None
 
+    def _on_this_loop(self) -> None:
+        """The pipe and the lock belong to the event loop that made them: a server started
+        again in the same process (tests do) gets a worker of its own."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        old = self._process
+        if old is not None and old.returncode is None:
+            try:
+                old.kill()  # its loop is gone; nobody can read its answers any more
+            except ProcessLookupError:
+                pass
+        self._process, self._lock, self._waiting, self._loop = None, None, 0, loop
+
     def _the_lock(self) -> asyncio.Lock:
+        self._on_this_loop()
         if self._lock is None:
             self._lock = asyncio.Lock()
         return self._lock
@@ -107,6 +123,7 @@ class OcrWorker:
         """The text in the picture `data`; ImageProblem when it has none to read, when
         too many pictures wait already (BUSY), or when the worker failed (FAILED)."""
         check_bytes(data)  # what is plainly no picture never reaches the worker
+        self._on_this_loop()
         if self._waiting >= self.max_waiting:
             raise ImageProblem(BUSY, f"{self._waiting} pictures waiting")
         self._waiting += 1
@@ -168,6 +185,7 @@ class OcrWorker:
 
     async def stop(self) -> None:
         """Ends the worker: its input closed, then killed if it lingers."""
+        self._on_this_loop()
         process, self._process = self._process, None
         if process is None or process.returncode is not None:
             return

@@ -188,6 +188,8 @@ def test_follow_ups_in_english_after_a_button(intent, start, make_tracker, dispa
 @pytest.mark.parametrize("language", [TRADITIONAL, ENGLISH])
 def test_handoff_and_atm_in_the_language(language, monkeypatch, tmp_path, make_tracker, dispatcher, domain):
     monkeypatch.setenv("HANDOFF_DB_URL", f"sqlite:///{tmp_path}/h.db")
+    (tmp_path / "atms.csv").write_text("atm_id,location,branch\nATM-1,大厅,朝阳支行\n", encoding="utf-8")
+    monkeypatch.setenv("ATM_LIST", str(tmp_path / "atms.csv"))  # only listed ATMs are named
     run(ActionHumanHandoff(), dispatcher, make_tracker("/human_handoff", "human_handoff",
                                                         slots={LANGUAGE_SLOT: language}), domain)
     run(ActionAtmEntry(), dispatcher, make_tracker('/atm_entry{"atm_id": "ATM-1"}', "atm_entry",
