@@ -51,6 +51,12 @@ if browser_missing && can_install; then
   apt_install chromium fonts-wqy-microhei
 fi
 
+# The screenshot reader's opencv-python (rapidocr's dependency) loads libGL.so.1.
+if ! ldconfig -p 2>/dev/null | grep -q 'libGL\.so\.1' && can_install; then
+  echo "make test: 安装 libgl1（截图识别需要）/ installing libgl1 for the OCR" >&2
+  apt_install libgl1
+fi
+
 left_out=()
 if services_missing; then
   "$PY" -m deploy.check_services >&2

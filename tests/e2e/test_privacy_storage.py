@@ -29,6 +29,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
+from core.language import reply_language
 from server.guard.turns import MASKED_METADATA_KEY, privacy_warning
 from tests.e2e.servers import MODEL, running_assistant
 from tests.privacy_samples import LAYOUTS, NOTICES, Sample, sample, surviving_secrets
@@ -342,7 +343,8 @@ def test_the_generated_notices_hold_secrets_of_both_kinds():
 @pytest.mark.parametrize("path, sender, pasted", GENERATED, ids=[g[1].rsplit("-", 1)[1] for g in GENERATED])
 def test_a_generated_notice_is_answered_masked_and_its_conversation_handed_off(run, path, sender, pasted):
     messages = run.replies[sender]
-    assert privacy_warning() in [m.get("text") for m in messages]
+    # In the notice's own language, as every reply (an English notice: English).
+    assert privacy_warning(reply_language(pasted.text)) in [m.get("text") for m in messages]
     assert any(m.get("custom", {}).get("type") == "handoff" and m["custom"]["reference"]
                for m in messages)
     assert survivors(as_text(messages)) == []

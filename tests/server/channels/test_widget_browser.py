@@ -774,7 +774,7 @@ CHINESE_CHARACTER = re.compile(r"[\u4e00-\u9fff]")
 def say_in(page: Page, text: str, send_label: str) -> None:
     with page.expect_response(WEBHOOK):
         page.locator(".fzw-input").fill(text)
-        page.get_by_role("button", name=send_label).click()
+        page.get_by_role("button", name=send_label, exact=True).click()
 
 
 def test_an_english_conversation_on_an_english_page(page, sent, widget_assistant):
