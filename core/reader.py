@@ -613,18 +613,27 @@ def _sentence_bounds(clean: str, start: int, end: int) -> Tuple[int, int]:
     return left, right
 
 
+# A request that is itself a prohibition: its negation is the request, not a warning.
+_PROHIBITION = re.compile(r"不|别|勿|莫|千万|do not|don'?t|never", re.IGNORECASE)
+
+
 def _in_warning(clean: str, start: int, end: int, request: bool, rules: _Rules) -> bool:
     """Is the match [start, end) said as a warning, not asked by the other side?
 
     A request is cancelled by a negation just before it in its clause ("不会要求您转账",
-    "请勿向他人提供验证码") or inside it after its first character ("验证码123456切勿转发").
+    "请勿向他人提供验证码"), across its start ("无需付款": the request matched at "需")
+    or inside it after its first character ("验证码123456切勿转发").
     Any flag is cancelled by a frame in its sentence: "凡是/任何人/如有人…" before it, or a
     conclusion after it ("…的都是诈骗", not the question "是诈骗吗").
     """
     if request:
         clause = _clause_start(clean, start)
-        prefix = clean[max(clause, start - rules.negator_window):start]
-        if rules.negators.search(prefix) or rules.negators.search(clean, start + 1, end):
+        window = max(clause, start - rules.negator_window)
+        if rules.negators.search(clean[window:start]) or rules.negators.search(clean, start + 1, end):
+            return True
+        # Across its start, unless the request is itself a "don't" ("千万不要挂电话").
+        if not _PROHIBITION.match(clean, start) and any(
+                m.start() < start for m in rules.negators.finditer(clean, window, end)):
             return True
         near = clean[max(clause, start - rules.near_window):start]
         if rules.near_negators.search(near) or rules.near_negators.search(clean, start + 1, end):

@@ -10,6 +10,7 @@ from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
     CountVectorsFeaturizer,
 )
+from rasa.nlu.featurizers.sparse_featurizer.regex_featurizer import RegexFeaturizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -107,3 +108,26 @@ class PinyinCountVectorsFeaturizer(ScaledCountVectorsFeaturizer):
     ) -> List[Text]:
         tokens = super()._get_processed_message_tokens_by_attribute(message, attribute)
         return syllables(tokens) if attribute == TEXT else tokens
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True
+)
+class SentenceRegexFeaturizer(RegexFeaturizer):
+    """Rasa's RegexFeaturizer whose per-token features of the message text are one step,
+    the sentence's own row.
+
+    DIET needs some sequence features, but without transformer layers it classifies
+    from the sentence features alone, and every other featurizer here gives sentence
+    features only. One row per token made DIET carry a (batch, longest message, 64)
+    tensor through every step: pasted messages run to ~1,000 tokens, and that tensor,
+    not the weights, was most of the training time.
+    """
+
+    def _features_for_patterns(
+        self, message: Message, attribute: Text
+    ) -> Tuple[Optional[scipy.sparse.coo_matrix], Optional[scipy.sparse.coo_matrix]]:
+        sequence, sentence = super()._features_for_patterns(message, attribute)
+        if attribute == TEXT and sentence is not None:
+            return sentence.copy(), sentence
+        return sequence, sentence

@@ -179,6 +179,14 @@ def test_a_negation_counts_only_close_to_the_request():
     assert "code_or_password" not in flag_ids("他没问我要验证码")
 
 
+def test_a_negation_across_the_requests_start_counts():
+    # The request matched at "需"; "无需" says no payment is asked.
+    assert "money_to_account" not in flag_ids("请凭抽奖券到一楼服务台领取，无需付款。")
+    assert "money_to_account" in flag_ids("需要付款才能领取")
+    # A prohibition is itself the request.
+    assert "guided_operation" in flag_ids("千万不要挂语音，按我说的做")
+
+
 def test_the_customers_own_plans_are_not_requests():
     assert "money_to_account" not in flag_ids("我要转账给我妈，手机银行怎么操作")
     assert "upfront_fee" not in flag_ids("我想先交学费再说")

@@ -109,6 +109,15 @@ def test_an_unsure_scam_intent_that_the_flags_back_names_the_type():
     assert verdict.level in (HIGH, MEDIUM) and verdict.scam_type == "tax_refund"
 
 
+def test_a_classifier_torn_between_two_scam_types_names_the_first():
+    no_type = "对方让我把钱转到安全账户，再把验证码告诉他，还不让我告诉家人，今天必须办完。"
+    torn = ranking(("nlu_fallback", 0.45), ("scam_fake_credit_report", 0.43),
+                   ("scam_fake_customer_service", 0.42))
+    assert judge(read(no_type), torn).scam_type == "fake_credit_report"
+    unsure = ranking(("nlu_fallback", 0.7), ("scam_fake_credit_report", 0.2), ("scam_fake_customer_service", 0.1))
+    assert judge(read(no_type), unsure).scam_type in (SUSPECTED_FRAUD, "impersonate_police")
+
+
 def test_credential_request_is_not_named_only_because_an_account_is_mentioned():
     text = "网上认识的男朋友说他在做黄金投资，内部消息稳赚不赔，让我也投一点，说收益很高，带我一起理财赚钱"
     verdict = judge(read(text), ranking(("scam_credential_request", 0.7)))

@@ -19,6 +19,7 @@ from server.nlu.chinese import ChineseTokenizer
 from server.nlu.featurizers import (
     PinyinCountVectorsFeaturizer,
     ScaledCountVectorsFeaturizer,
+    SentenceRegexFeaturizer,
     scale_counts,
 )
 
@@ -120,3 +121,15 @@ def test_pinyin_features_make_a_homophone_typo_look_like_the_word(tmp_path):
     (typed_sequence, typed_sentence), (_, meant_sentence) = _text_features(typed), _text_features(meant)
     assert typed_sequence is None
     assert typed_sentence.any() and np.array_equal(typed_sentence, meant_sentence)
+
+
+def test_regex_features_are_one_sequence_step_the_sentences_own(tmp_path):
+    data = _tokenised(tmp_path, [("公安说要转到安全账户", "scam"), ("你好", "greet")])
+    data.regex_features = [{"name": "safe_account", "pattern": "安全账户"},
+                           {"name": "police", "pattern": "公安|警察"}]
+    featurizer = _build(SentenceRegexFeaturizer, tmp_path / "f")
+    featurizer.train(data)
+    featurizer.process_training_data(data)
+    story, greeting = (_text_features(m) for m in data.training_examples)
+    assert np.array_equal(story[0], [[1.0, 1.0]]) and np.array_equal(story[1], [[1.0, 1.0]])
+    assert np.array_equal(greeting[0], [[0.0, 0.0]]) and np.array_equal(greeting[1], [[0.0, 0.0]])
