@@ -59,8 +59,15 @@ def write_bare_project(directory: Path) -> Path:
         yaml.safe_dump(bare_rules(intents), allow_unicode=True), encoding="utf-8"
     )
     # The same NLU: our pipeline's components, user dictionary and examples, unchanged.
-    shutil.copy(REPO / "config.yml", directory / "config.yml")
-    os.symlink(REPO / "components", directory / "components")
+    # …and the same policies, falling back to Rasa's own action (ours is a custom one).
+    config = yaml.safe_load((REPO / "config.yml").read_text(encoding="utf-8"))
+    for policy in config["policies"]:
+        if "core_fallback_action_name" in policy:
+            policy["core_fallback_action_name"] = "action_default_fallback"
+    (directory / "config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    # The pipeline's components are server.nlu.* (which read core/): the same packages.
+    for package in ("server", "core", "knowledge"):
+        os.symlink(REPO / package, directory / package)
     os.symlink(REPO / "data" / "nlu", directory / "data" / "nlu")
     os.symlink(REPO / "data" / "jieba_userdict", directory / "data" / "jieba_userdict")
     return directory
