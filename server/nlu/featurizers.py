@@ -120,8 +120,8 @@ class SentenceRegexFeaturizer(RegexFeaturizer):
     DIET needs some sequence features, but without transformer layers it classifies
     from the sentence features alone, and every other featurizer here gives sentence
     features only. One row per token made DIET carry a (batch, longest message, 64)
-    tensor through every step: pasted messages run to ~1,000 tokens, and that tensor,
-    not the weights, was most of the training time.
+    tensor through every step for nothing: pasted messages run to ~1,000 tokens. Together
+    with sentence-only word counts, an epoch about a tenth faster.
     """
 
     def _features_for_patterns(
