@@ -7,6 +7,7 @@ Stock Rasa answers `[]` to a body without "message" and 500 to a JSON array. Its
 the guard (masking, safe reply, privacy warning).
 """
 
+import json
 from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -50,9 +51,14 @@ def request_problem(body: Any) -> Optional[str]:
         return "缺少 message（字符串）。" + USAGE
     if len(message) > MAX_MESSAGE_CHARS:
         return f"消息太长（最多{MAX_MESSAGE_CHARS}个字符），请只发最关键的部分。"
+    if not _is_encodable(message):
+        # The same lone surrogate in the text broke the sentence encoder, and the turn.
+        return "消息里有无效的字符，请重新输入或粘贴。"
     metadata = body.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         return "metadata 必须是JSON对象。"
+    if metadata and not _is_encodable(json.dumps(metadata, ensure_ascii=False)):
+        return "metadata 含有无效字符。"
     return None
 
 

@@ -87,8 +87,13 @@ def test_conversation_survives_bad_requests(assistant):
         ("POST", "/chat/webhook", b'{"sender": "a", "message": "hi"}', {"Origin": "http://["}, 403),
         ("GET", "/nope", None, {"Accept": "a"}, 404),
         ("POST", "/webhooks/rest/webhook", b"{}", {"Expect": b"\x80"}, 417),
+        ("POST", "/webhooks/rest/webhook", b'{"sender": "a", "message": "\\ud800 hi"}', {}, 400),
+        ("POST", "/webhooks/rest/webhook",
+         b'{"sender": "a", "message": "hi", "metadata": {"k": ["\\udfff"]}}', {}, 400),
+        ("POST", "/webhooks/rest/webhook", b'{"sender": "a", "message": "\\ud83d\\ude00"}', {}, 200),
     ],
-    ids=["lone-surrogate-sender", "malformed-origin", "bad-accept-on-404", "undecodable-expect"],
+    ids=["lone-surrogate-sender", "malformed-origin", "bad-accept-on-404", "undecodable-expect",
+         "lone-surrogate-message", "lone-surrogate-metadata", "escaped-emoji-pair"],
 )
 def test_hostile_requests_found_by_fuzzing_get_a_4xx(assistant, method, path, body, headers, status):
     host, port = assistant.rasa_url.rsplit("//", 1)[1].split(":")
