@@ -180,15 +180,15 @@ class Supervisor:
     def _step(self) -> Optional[int]:
         now = self.clock()
         for slot in self.slots:
-            if slot.process is not None:
-                returncode = slot.process.poll()
-                if returncode is None:
-                    continue
-                if self._died(slot, returncode, now):
-                    return CONFIGURATION_ERROR
+            returncode = None if slot.process is None else slot.process.poll()
+            if returncode is not None and self._died(slot, returncode, now):
+                return CONFIGURATION_ERROR
+        # Before any spare starts: the log says a port answers before the spare waiting on
+        # it appears, the order in which it happened.
+        self._report_answering()
+        for slot in self.slots:
             if slot.process is None and now >= slot.restart_at and self._may_start(slot):
                 self._start(slot, now)
-        self._report_answering()
         return None
 
     def _may_start(self, slot: Slot) -> bool:

@@ -20,7 +20,7 @@ from deploy.supervise import Program, Supervisor, parse_programs
 from tests.e2e.servers import REPO, free_port
 
 # Binds PORT as soon as it is free (as server/standby.py makes the Rasa server do),
-# appends "serving <pid>" to LOG, then accepts connections until it is killed.
+# appends "serving <pid>" to LOG, then listens and accepts connections until it is killed.
 HOLDER = """
 import os, socket, sys, time
 port, log = int(sys.argv[1]), sys.argv[2]
@@ -33,9 +33,9 @@ while True:
     except OSError:
         sock.close()
         time.sleep(0.1)
-sock.listen()
-with open(log, "a") as out:
+with open(log, "a") as out:  # before listen(): written by the time the port answers
     out.write(f"serving {os.getpid()}\\n")
+sock.listen()
 while True:
     sock.accept()[0].close()
 """
