@@ -12,7 +12,10 @@ What is done beyond RapidOCR's own pipeline, and why (figures: docs/ocr.md):
   - the lines of one bubble or paragraph are joined back into one line (a message wraps
     where the screen ends, not where its words do: "市税" / "务局" is 市税务局 again), and
     bubbles stay in their order on screen, one a line;
-  - the phone's status bar (clock, signal, battery) is left out of a screenshot;
+  - the phone's own words are left out of a screenshot: the status bar (clock, signal,
+    battery), a line that is only a time ("今天 上午10:21", "昨天 21:03") and the input
+    box's placeholder at the bottom ("短信", "iMessage"); they are nobody's message, and
+    a classifier reads "短信" or a clock in an English SMS as words of the message;
   - a picture upside down (most lines read better turned round) or on its side (most
     lines standing) is turned and read again, so its lines come in reading order.
 
@@ -21,6 +24,7 @@ Runs in the OCR worker process (worker.py), never in the Rasa server's.
 
 import re
 import time
+import unicodedata
 from dataclasses import dataclass
 from statistics import median
 from typing import List, Optional, Sequence, Tuple
@@ -40,6 +44,21 @@ MIN_CHARS = 4
 # is the status bar.
 SCREENSHOT_RATIO = 1.9
 STATUS_BAR = 0.04
+# The bottom BOTTOM_BAR share of a screenshot holds the input box; these are its
+# placeholders in the messages and chat apps of Chinese phones (NFKC, spaces removed).
+BOTTOM_BAR = 0.06
+PLACEHOLDERS = frozenset({
+    "短信", "信息", "短信/彩信", "彩信", "发送短信", "输入短信", "发短信", "输入信息", "发信息",
+    "发消息", "输入消息", "发送", "按住说话", "imessage", "textmessage", "message", "sms", "rcs",
+})
+# A line that is only a time or a date: the app's stamp between messages.
+_TIME_ONLY = re.compile(
+    r"(?:(?:今天|昨天|前天|星期[一二三四五六日天]|周[一二三四五六日天]|\d{1,2}月\d{1,2}日"
+    r"|\d{4}[年/.-]\d{1,2}[月/.-]\d{1,2}日?|\d{1,2}/\d{1,2}|today|yesterday"
+    r"|mon|tue|wed|thu|fri|sat|sun)[ ,]*)?"
+    r"(?:(?:上午|下午|中午|晚上|凌晨|早上|傍晚)\s*)?\d{1,2}[:：]\d{2}(?:\s*[ap]\.?m\.?)?",
+    re.IGNORECASE,
+)
 # When more than this share of lines is turned (or standing), the picture is turned.
 TURNED_SHARE = 0.5
 # Lines further apart than this many line heights start a new bubble / paragraph.
@@ -125,7 +144,7 @@ class ScreenReader:
             picture, turned = np.ascontiguousarray(np.rot90(picture, k=2)), (turned + 180) % 360
             found = self._find(picture)
         height, width = picture.shape[:2]
-        lines = [line for line in found.lines if not _in_status_bar(line, width, height)]
+        lines = [line for line in found.lines if not _phone_chrome(line, width, height)]
         text = layout(lines)
         if len(re.sub(r"\s", "", text)) < MIN_CHARS:
             raise ImageProblem(NO_TEXT, f"{len(lines)} lines")
@@ -161,8 +180,16 @@ class ScreenReader:
         return _Found(_reading_order(lines), upside_down / len(boxes), standing / len(boxes))
 
 
-def _in_status_bar(line: Line, width: int, height: int) -> bool:
-    return height / width >= SCREENSHOT_RATIO and line.bottom <= STATUS_BAR * height
+def _phone_chrome(line: Line, width: int, height: int) -> bool:
+    """The phone's words, not a message's: see the module doc."""
+    text = unicodedata.normalize("NFKC", line.text).strip()
+    if _TIME_ONLY.fullmatch(text):
+        return True
+    if height / width < SCREENSHOT_RATIO:
+        return False
+    return line.bottom <= STATUS_BAR * height or (
+        line.top >= (1 - BOTTOM_BAR) * height and re.sub(r"\s", "", text.lower()) in PLACEHOLDERS
+    )
 
 
 def _rows(lines: Sequence[Line]) -> List[List[Line]]:

@@ -5,13 +5,25 @@ import difflib
 
 import pytest
 
-from server.ocr.engine import Line, ScreenReader, layout
+from server.ocr.engine import Line, ScreenReader, _phone_chrome, layout
 from server.ocr.images import NO_TEXT, ImageProblem, open_checked
 from tests.server.ocr import pictures
 
 
 def line(text, left, top, height=50, width=None):
     return Line(text, 0.99, left, top, left + (width or 40 * len(text)), top + height)
+
+
+def test_the_phones_own_words_are_left_out_of_a_screenshot():
+    screen = (1080, 2340)
+    kept = [line("您好，我是快递理赔中心的", 60, 400), line("10:21前转过来", 60, 600)]
+    chrome = [line("9:41", 40, 20), line("今天 上午10:21", 400, 300),
+              line("Yesterday 9:41 PM", 380, 900), line("短信", 80, 2250)]
+    assert [found.text for found in kept + chrome if not _phone_chrome(found, *screen)] \
+        == ["您好，我是快递理赔中心的", "10:21前转过来"]
+    # "短信" in the middle of a screen, or anywhere on a photo of a letter, is a word.
+    assert not _phone_chrome(line("短信", 80, 1200), *screen)
+    assert not _phone_chrome(line("短信", 80, 2250), 1600, 2340)
 
 
 def test_wrapped_lines_of_a_bubble_join_and_bubbles_keep_their_order():
