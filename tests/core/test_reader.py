@@ -179,6 +179,22 @@ def test_a_negation_counts_only_close_to_the_request():
     assert "code_or_password" not in flag_ids("他没问我要验证码")
 
 
+def test_a_code_asked_for_across_a_comma_counts_and_a_warning_does_not():
+    assert "code_or_password" in flag_ids("过程中会收到验证码，您直接告诉我就行")
+    assert "code_or_password" in flag_ids("收到验证码后，发我一下")
+    assert "code_or_password" not in flag_ids("您的验证码为123456，请勿告诉他人。")
+    assert "code_or_password" not in flag_ids("验证码稍后发到您手机，不要告诉我")
+
+
+def test_an_english_romance_scam_shows_its_secrecy_and_its_type():
+    reading = read("Honey, I am stuck at the customs with the gifts. They need a clearance fee"
+                   " before they release them. Please transfer it to the agent's account today,"
+                   " I will pay you back when we meet. Do not tell your family.")
+    assert {"upfront_fee", "money_to_account", "secrecy"} <= {f.id for f in reading.flags}
+    assert reading.type_hints[0] == ("romance_scam", 2)
+    assert "secrecy" not in flag_ids("Do not tell me your PIN.")
+
+
 def test_a_negation_across_the_requests_start_counts():
     # The request matched at "需"; "无需" says no payment is asked.
     assert "money_to_account" not in flag_ids("请凭抽奖券到一楼服务台领取，无需付款。")
