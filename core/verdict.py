@@ -173,6 +173,7 @@ def _flag_type(reading: Reading, intent_ranking: Optional[Sequence[Mapping]]) ->
     else the first of two scam types the classifier is torn between; else suspected
     fraud."""
     hints = dict(reading.type_hints)
+    scams: List[Tuple[str, float]] = []  # the scam intents, best first
     for entry in intent_ranking or ():
         name = str(entry.get("name") or "")
         conf = float(entry.get("confidence") or 0.0)
@@ -181,13 +182,12 @@ def _flag_type(reading: Reading, intent_ranking: Optional[Sequence[Mapping]]) ->
         scam_type = name[len(SCAM_PREFIX):]
         if conf >= CONFIDENT or (conf >= PLAUSIBLE and hints.get(scam_type, 0) >= HINT_MIN):
             return scam_type
+        scams.append((scam_type, conf))
     ranked = reading.type_hints
     if ranked and ranked[0][1] >= HINT_MIN and (len(ranked) == 1 or ranked[0][1] - ranked[1][1] >= HINT_LEAD):
         return ranked[0][0]
     # Sure it is a scam, torn between two types (征信 and 客服 in one message): the first.
-    scams = [(str(e.get("name"))[len(SCAM_PREFIX):], float(e.get("confidence") or 0.0))
-             for e in intent_ranking or () if str(e.get("name") or "").startswith(SCAM_PREFIX)][:2]
-    if len(scams) == 2 and scams[0][1] >= PLAUSIBLE and scams[0][1] + scams[1][1] >= CONFIDENT:
+    if len(scams) >= 2 and scams[0][1] >= PLAUSIBLE and scams[0][1] + scams[1][1] >= CONFIDENT:
         return scams[0][0]
     return SUSPECTED_FRAUD
 
