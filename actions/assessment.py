@@ -82,7 +82,7 @@ class ActionAssessScam(Action):
         language = customer_language(tracker)
         if verdict.level is not None or verdict.number_question is not None:
             events = say_verdict(dispatcher, verdict, language)
-            await record_verdict(tracker, dispatcher)
+            record_verdict(tracker, dispatcher)
             return [*events, *remember_language(tracker, language)]
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         bank = settings().bank
@@ -109,7 +109,7 @@ class ActionMoneyLost(Action):
         dispatcher.utter_message(
             **replies.money_lost(guidance, bank, official_directory(bank), code_given, language)
         )
-        await record_verdict(tracker, dispatcher)
+        record_verdict(tracker, dispatcher)
         return [SlotSet("risk", "high"), *remember_language(tracker, language)]
 
 
@@ -128,7 +128,7 @@ class ActionReadVagueStory(Action):
         language = customer_language(tracker)
         if verdict.level in ("high", "medium"):
             events = say_verdict(dispatcher, verdict, language)
-            await record_verdict(tracker, dispatcher)
+            record_verdict(tracker, dispatcher)
             # Answered: listen instead of the questions the rule would ask next.
             return [*events, *remember_language(tracker, language), FollowupAction("action_listen")]
         return [*(SlotSet(question, None) for question in QUESTIONS), *remember_language(tracker, language)]
@@ -210,7 +210,7 @@ class ActionAssessAnswers(Action):
             guidance = load_catalog().money_lost
             code_given = replies.code_was_given(guidance, text)
             dispatcher.utter_message(**replies.money_lost(guidance, bank, directory, code_given, language))
-            await record_verdict(tracker, dispatcher)
+            record_verdict(tracker, dispatcher)
             return [SlotSet("risk", "high"), *forget]
         answers = {q: tracker.get_slot(q) for q in ("claimed_identity", "requested_action")}
         answers["money_gone"] = {"no": False}.get(tracker.get_slot("money_gone"), SKIP)
@@ -226,7 +226,7 @@ class ActionAssessAnswers(Action):
             judged.risk, scam.risk, key=RISK_LEVELS.index)
         dispatcher.utter_message(**replies.assessment(
             scam, risk, bank, directory, reasons=reasons_in(judged, language), language=language))
-        await record_verdict(tracker, dispatcher)
+        record_verdict(tracker, dispatcher)
         return [SlotSet("scam_type", scam.id), SlotSet("risk", risk), *forget]
 
 

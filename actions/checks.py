@@ -31,7 +31,7 @@ class ActionCheckNumber(Action):
         if verdict.number_question is not None:
             # The number or the kind of number asked about, and the story if there is one.
             events = say_verdict(dispatcher, verdict, language)
-            await record_verdict(tracker, dispatcher)
+            record_verdict(tracker, dispatcher)
             return [*events, *remember_language(tracker, language)]
         said = [
             str(entity["value"])

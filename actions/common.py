@@ -74,9 +74,9 @@ def scam_or_general(scam_id: Optional[str]) -> ScamType:
     return catalog.scam_types.get(scam_id or "", catalog.suspected_fraud)
 
 
-async def record_verdict(tracker: Tracker, dispatcher: CollectingDispatcher) -> None:
+def record_verdict(tracker: Tracker, dispatcher: CollectingDispatcher) -> None:
     """A summary row of the verdict just sent (type, risk, channel, ATM, red flags; no
     customer text) for the bank's trend report (staff/). Never costs the customer the reply."""
-    await assessment_records.record_reply(
+    assessment_records.record_reply(
         lambda: handoff_db_url(settings()), tracker, dispatcher.messages
     )

@@ -1,7 +1,8 @@
 """Assessment records: one small row per verdict the assistant gave, for the bank's report.
 
 The action server writes a row after each assessment reply (a scam type and risk) and
-each emergency reply (money or a code already gone), in the tracker store's database
+each emergency reply (money or a code already gone), from one writer thread after the
+reply has gone (record_reply), in the tracker store's database
 beside Rasa's `events` and the handoff records. The staff console's trend report reads
 these rows with SQL aggregates (staff/report_queries.py) instead of loading trackers:
 the verdict, the channel and the ATM are scattered over several events of a conversation,
@@ -14,16 +15,18 @@ as conversations. docs/staff.md describes the tables.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 
 from core.atms import ATM_ID_PATTERN, InputError, find_atm
+from core.record_engines import engine_with_tables
 
 logger = logging.getLogger(__name__)
 
@@ -138,23 +141,12 @@ def summary_of_reply(tracker: Any, messages: Sequence[Dict[str, Any]]) -> Option
     )
 
 
-_engines: Dict[str, sa.engine.Engine] = {}
-
-
 def create_tables(engine: sa.engine.Engine) -> None:
     _METADATA.create_all(engine, checkfirst=True)
 
 
-def _engine(url: str) -> sa.engine.Engine:
-    if url not in _engines:
-        engine = sa.create_engine(url, future=True)
-        create_tables(engine)
-        _engines[url] = engine
-    return _engines[url]
-
-
 def record_assessment(url: str, summary: AssessmentSummary) -> None:
-    with _engine(url).begin() as connection:
+    with engine_with_tables(url, create_tables).begin() as connection:
         insert_summaries(connection, [summary])
 
 
@@ -178,14 +170,57 @@ def insert_summaries(connection: sa.engine.Connection, summaries: Iterable[Asses
             ])
 
 
-async def record_reply(
-    db_url: Callable[[], str], tracker: Any, messages: Sequence[Dict[str, Any]]
-) -> None:
-    """Records the verdict the action just sent, if any. Never raises: the row is for the
-    bank's statistics, and a failure must never cost the customer the reply."""
+# The rows are written by one thread, in order, off the reply path: the customer's verdict
+# never waits for a database lock. On SQLite the Rasa server's tracker writes hold that
+# lock too, and under a flood of turns a row waited past the busy timeout and was lost
+# (docs/security.md); here a locked database is tried again after a pause.
+_WRITE_ATTEMPTS = 4
+_RETRY_PAUSE_SECONDS = 1.0
+# Rows waiting beyond this are dropped with a log line rather than held in memory.
+MAX_WAITING_ROWS = 10_000
+_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assessment-records")
+_waiting = threading.BoundedSemaphore(MAX_WAITING_ROWS)
+
+
+def _write(url: str, summary: AssessmentSummary) -> None:
+    try:
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                record_assessment(url, summary)
+                return
+            except sa.exc.OperationalError:
+                if attempt == _WRITE_ATTEMPTS:
+                    raise
+                logger.warning("assessment record for %s: database busy, attempt %d of %d",
+                               summary.conversation_id, attempt, _WRITE_ATTEMPTS)
+                time.sleep(_RETRY_PAUSE_SECONDS * attempt)
+    except Exception:  # the customer has the verdict; staff see the log
+        logger.exception("assessment record for %s not written", summary.conversation_id)
+    finally:
+        _waiting.release()
+
+
+def record_reply(db_url: Callable[[], str], tracker: Any, messages: Sequence[Dict[str, Any]]) -> None:
+    """Queues the row of the verdict the action just sent, if any, and returns at once.
+    Never raises: the row is for the bank's statistics, and a failure must never cost the
+    customer the reply."""
     try:
         summary = summary_of_reply(tracker, messages)
-        if summary is not None:
-            await asyncio.to_thread(record_assessment, db_url(), summary)
-    except Exception:  # the customer still gets the verdict; staff see the log
+        if summary is None:
+            return
+        if not _waiting.acquire(blocking=False):
+            logger.error("assessment record for %s not written: %d rows already waiting",
+                         summary.conversation_id, MAX_WAITING_ROWS)
+            return
+        try:
+            _writer.submit(_write, db_url(), summary)
+        except BaseException:
+            _waiting.release()
+            raise
+    except Exception:
         logger.exception("assessment record for %s not written", getattr(tracker, "sender_id", "?"))
+
+
+def wait_for_writes(timeout: float = 60.0) -> None:
+    """Returns once every row queued before the call has been written or given up on."""
+    _writer.submit(lambda: None).result(timeout)

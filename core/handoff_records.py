@@ -27,6 +27,7 @@ import yaml
 from core.assessment_records import ASSESSMENT_TABLE, EMERGENCY
 from core.atms import ATM_ID_PATTERN
 from core.catalog import RISK_LEVELS, SUSPECTED_FRAUD, load_catalog
+from core.record_engines import engine_with_tables
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -157,9 +158,6 @@ def handoff_db_url(config: Settings) -> str:
     return config.handoff_db_url or tracker_store_url(config.endpoints_file)
 
 
-_engines = {}
-
-
 def create_tables(engine: sa.engine.Engine) -> None:
     """The handoff tables, and the columns and index later releases added to them."""
     _METADATA.create_all(engine, checkfirst=True)
@@ -208,17 +206,6 @@ def _close_duplicates(engine: sa.engine.Engine) -> None:
                 newest[row.conversation_id] = row.reference
                 continue
             _change(connection, row.id, DONE, f"同一对话已有较新的转人工记录 {newest[row.conversation_id]}", "system")
-
-
-_engines = {}
-
-
-def _engine(url: str) -> sa.engine.Engine:
-    if url not in _engines:
-        engine = sa.create_engine(url, future=True)
-        create_tables(engine)
-        _engines[url] = engine
-    return _engines[url]
 
 
 def open_reference(connection: sa.engine.Connection, conversation_id: str) -> Optional[str]:
@@ -300,7 +287,7 @@ def record_handoff(url: str, request: HandoffRequest) -> str:
     The slot values are checked first (`checked_request`).
     """
     request = checked_request(request)
-    engine = _engine(url)
+    engine = engine_with_tables(url, create_tables)
     with engine.connect() as connection:
         existing = open_reference(connection, request.conversation_id)
     if existing:

@@ -11,6 +11,7 @@ from typing import Any, Callable, TypeVar
 import sqlalchemy as sa
 
 from core import assessment_records, handoff_records
+from core.record_engines import create_engine
 from core.settings import settings
 from staff import tables
 
@@ -33,17 +34,6 @@ class Databases:
             self.events.dispose()
 
 
-def _engine(url: str, search_path: str = "") -> sa.engine.Engine:
-    parsed = sa.engine.make_url(url)
-    kwargs: dict = {}
-    if parsed.get_backend_name() == "sqlite":
-        # Rasa and the action server write the same file: wait for their locks.
-        kwargs["connect_args"] = {"timeout": 15, "check_same_thread": False}
-    elif search_path:
-        kwargs["connect_args"] = {"options": f"-csearch_path={search_path}"}
-    return sa.create_engine(parsed, future=True, **kwargs)
-
-
 def urls_from_env() -> tuple:
     """(records URL, events URL) as the action server and the retention tool find them:
     HANDOFF_DB_URL, else the tracker store of ENDPOINTS (default endpoints.yml)."""
@@ -53,10 +43,10 @@ def urls_from_env() -> tuple:
 
 
 def open_databases(records_url: str, events_url: str) -> Databases:
-    records = _engine(records_url)
+    records = create_engine(records_url)
     # Rasa puts `events` in POSTGRESQL_SCHEMA when that is set; our tables ignore it.
     schema = settings().postgresql_schema
-    events = records if events_url == records_url and not schema else _engine(events_url, schema)
+    events = records if events_url == records_url and not schema else create_engine(events_url, schema)
     return Databases(records=records, events=events)
 
 

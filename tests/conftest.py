@@ -8,6 +8,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from core import assessment_records
 from core.settings import settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +38,9 @@ def default_bank_env(request, monkeypatch):
         monkeypatch.delenv("BANK_NAME_EN", raising=False)
         # Assessment actions record a row (core/assessment_records.py): not in ./rasa.db.
         monkeypatch.setenv("HANDOFF_DB_URL", f"sqlite:///{request.getfixturevalue('tmp_path')}/records.db")
+    yield
+    # Rows are written by a background thread: none of them may outlive its test.
+    assessment_records.wait_for_writes()
 
 
 @pytest.fixture

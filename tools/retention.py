@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from tools.cli import EXIT_INVALID_INPUT, ChineseArgumentParser, ChineseHelpFormatter
 from core.assessment_records import ASSESSMENT_TABLE, FLAG_TABLE
 from core.handoff_records import HANDOFF_TABLE, STATUS_CHANGES_TABLE, handoff_db_url, tracker_store_url
+from core.record_engines import create_engine
 from core.settings import (
     DEFAULT_RETENTION_DAYS, SettingsError, parse_retention_days, settings, staff_settings_from_env,
 )
@@ -112,11 +113,8 @@ def connect(url: sa.engine.URL, rasa_schema: bool = False) -> sa.engine.Engine:
     """An engine that sees the tables where their writer put them: Rasa's `events` in
     POSTGRESQL_SCHEMA when set (as Rasa's create_engine_kwargs); handoff records where
     core/handoff_records.py writes them, which does not read that variable."""
-    kwargs = {}
     schema = settings().postgresql_schema
-    if rasa_schema and schema and url.get_backend_name() == "postgresql":
-        kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
-    return sa.create_engine(url, future=True, **kwargs)
+    return create_engine(url, schema if rasa_schema else "")
 
 
 def has_table(engine: sa.engine.Engine, name: str) -> bool:

@@ -61,8 +61,10 @@ def user_event(text, intent, channel="widget"):
 
 
 def run_action(action, tracker):
+    """Runs the action, then waits for the rows it queued (written off the reply path)."""
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, tracker, DOMAIN))
+    assessment_records.wait_for_writes()
     return dispatcher, events
 
 
@@ -103,6 +105,43 @@ def test_a_failed_record_never_costs_the_reply(monkeypatch, make_tracker, caplog
         dispatcher, events = run_action(ActionAssessScam(), make_tracker("税务局退税", "scam_tax_refund"))
     assert "税务" in dispatcher.messages[0]["text"] and events
     assert "assessment record for test-user not written" in caplog.text
+
+
+def test_a_locked_database_holds_up_neither_the_reply_nor_the_row(db_url, monkeypatch, make_tracker, caplog):
+    # A short busy wait, so that the writer meets the lock, pauses and tries again.
+    monkeypatch.setattr("core.record_engines.SQLITE_BUSY_SECONDS", 0.1)
+    monkeypatch.setattr(assessment_records, "_RETRY_PAUSE_SECONDS", 0.2)
+    monkeypatch.setattr(assessment_records, "_WRITE_ATTEMPTS", 1000)
+    assessment_records.record_assessment(db_url, assessment_records.AssessmentSummary(
+        "earlier", time.time(), "assessment", "tax_refund", "high", "widget", None, None))
+    holder = sa.create_engine(db_url, future=True, connect_args={"isolation_level": None}).connect()
+    holder.exec_driver_sql("BEGIN EXCLUSIVE")  # as the Rasa server's tracker write under load
+    try:
+        with caplog.at_level(logging.WARNING):
+            dispatcher = CollectingDispatcher()
+            asyncio.run(ActionAssessScam().run(
+                dispatcher, make_tracker("税务局退税", "scam_tax_refund", sender="locked"), DOMAIN))
+            assert dispatcher.messages[-1]["custom"]["type"] == "scam_assessment"
+            deadline = time.monotonic() + 30
+            while "locked: database busy, attempt 2" not in caplog.text:
+                assert time.monotonic() < deadline, caplog.text
+                time.sleep(0.05)
+    finally:
+        holder.exec_driver_sql("ROLLBACK")
+        holder.close()
+    assessment_records.wait_for_writes()
+    assert [r["conversation_id"] for r in rows(db_url, ASSESSMENT_TABLE)] == ["earlier", "locked"]
+    assert "not written" not in caplog.text
+
+
+def test_rows_beyond_the_waiting_limit_are_dropped_with_a_log_line(db_url, monkeypatch, make_tracker, caplog):
+    full = threading.BoundedSemaphore(1)
+    full.acquire()
+    monkeypatch.setattr(assessment_records, "_waiting", full)
+    with caplog.at_level(logging.ERROR):
+        dispatcher, _ = run_action(ActionAssessScam(), make_tracker("税务局退税", "scam_tax_refund", sender="full"))
+    assert dispatcher.messages[-1]["custom"]["type"] == "scam_assessment"
+    assert "assessment record for full not written: 10000 rows already waiting" in caplog.text
 
 
 def test_the_red_flags_of_a_verdict_are_kept_and_foreign_values_are_not(make_tracker):
