@@ -108,6 +108,9 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             # layer, as a linear model would, instead of concatenating a dense input,
             # which makes it add a layer to unify the sequence and sentence widths.
             "as_sparse": False,
+            # The vector's length beside the count features, each scaled to 1: a length
+            # of 2 gives meaning more say than any one view of the characters.
+            "weight": 1.0,
         }
 
     @staticmethod
@@ -124,6 +127,9 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
                 raise InvalidConfigException(f"{cls.__name__}: {key} must be a positive integer.")
         if not isinstance(config.get("as_sparse"), bool):
             raise InvalidConfigException(f"{cls.__name__}: as_sparse must be true or false.")
+        weight = config.get("weight")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= 100:
+            raise InvalidConfigException(f"{cls.__name__}: weight must be a number above 0 (at most 100).")
 
     def __init__(self, config: Dict[Text, Any], execution_context: ExecutionContext) -> None:
         super().__init__(execution_context.node_name, config)
@@ -156,7 +162,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             [m.get(TEXT) for m in present], self._config["max_chars"], self._config["batch_size"]
         )
         for message, vector in zip(present, vectors):
-            sentence = vector[np.newaxis, :]
+            sentence = vector[np.newaxis, :] * self._config["weight"]
             if self._config["as_sparse"]:
                 sentence = scipy.sparse.coo_matrix(sentence)
             self.add_features_to_message(None, sentence, TEXT, message)

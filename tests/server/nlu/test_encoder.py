@@ -128,8 +128,24 @@ def test_as_sparse_gives_the_same_vector_as_a_sparse_sentence_feature(featurizer
     assert np.allclose(sentence.features.toarray(), sentence_vector(featurizer, TEXTS[0]))
 
 
+def test_weight_lengthens_the_vector(featurizer, tmp_path):
+    cls = SentenceEncoderFeaturizer
+    doubled = cls.create(
+        {**cls.get_default_config(), "as_sparse": True, "weight": 2},
+        LocalModelStorage(tmp_path),
+        Resource(cls.__name__),
+        ExecutionContext(GraphSchema({}), node_name="doubled"),
+    )
+    message = Message(data={TEXT: TEXTS[1]})
+    doubled.process([message])
+    vector = message.get_sparse_features(TEXT, [])[1].features.toarray()
+    assert np.allclose(vector, 2 * sentence_vector(featurizer, TEXTS[1]))
+    assert np.isclose(np.linalg.norm(vector), 2.0, atol=1e-3)
+
+
 @pytest.mark.parametrize(
-    "config", [{"max_chars": 0}, {"batch_size": -1}, {"max_chars": "512"}, {"as_sparse": "yes"}]
+    "config", [{"max_chars": 0}, {"batch_size": -1}, {"max_chars": "512"}, {"as_sparse": "yes"},
+               {"weight": 0}, {"weight": "2"}, {"weight": True}, {"weight": 1000}]
 )
 def test_bad_config_is_refused(config):
     with pytest.raises(InvalidConfigException):
