@@ -8,7 +8,9 @@ of both rankings is better than either (docs/nlu.md gives the figures).
 """
 
 import json
-from typing import Any, Dict, List, Optional, Text, Tuple
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text, Tuple, Union
 
 import numpy as np
 import scipy.sparse
@@ -18,7 +20,9 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.exceptions import InvalidConfigException
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import (
+    FEATURE_TYPE_SENTENCE, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.model_selection import StratifiedKFold
@@ -29,12 +33,42 @@ from sklearn.svm import LinearSVC
 TEMPERATURES = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
 
 
-def sentence_matrix(messages: List[Message]) -> scipy.sparse.csr_matrix:
-    """The messages' sparse sentence features of TEXT, one row each (all featurizers)."""
+def _sentence_features(message: Message) -> Dict[Text, scipy.sparse.spmatrix]:
+    """The message's sparse sentence features of TEXT, by the featurizer that made them."""
+    return {
+        _origin(f.origin): f.features for f in message.features
+        if f.attribute == TEXT and f.is_sparse() and f.type == FEATURE_TYPE_SENTENCE
+    }
+
+
+def _origin(origin: Union[Text, List[Text]]) -> Text:
+    return origin if isinstance(origin, str) else "+".join(origin)
+
+
+def sentence_layout(messages: List[Message]) -> List[Tuple[Text, int]]:
+    """(featurizer, width) of every sparse sentence feature the messages carry, in the
+    order first met: the columns of the machine's input."""
+    layout: Dict[Text, int] = {}
+    for message in messages:
+        for origin, features in _sentence_features(message).items():
+            layout.setdefault(origin, features.shape[-1])
+    return list(layout.items())
+
+
+def sentence_matrix(messages: List[Message], layout: List[Tuple[Text, int]]) -> scipy.sparse.csr_matrix:
+    """One row per message, each featurizer's columns where `layout` puts them. A message
+    one featurizer left nothing for (only emoji: no words, no characters to count) gets
+    zeros there, as DIET reads it."""
     rows = []
     for message in messages:
-        _, sentence = message.get_sparse_features(TEXT, [])
-        rows.append(scipy.sparse.csr_matrix(sentence.features, dtype=np.float32))
+        present = _sentence_features(message)
+        blocks = []
+        for origin, width in layout:
+            features = present.get(origin)
+            if features is None or features.shape != (1, width):
+                features = scipy.sparse.csr_matrix((1, width), dtype=np.float32)
+            blocks.append(scipy.sparse.csr_matrix(features, dtype=np.float32))
+        rows.append(scipy.sparse.hstack(blocks, format="csr"))
     return scipy.sparse.vstack(rows, format="csr")
 
 
@@ -57,6 +91,35 @@ def best_temperature(features: scipy.sparse.csr_matrix, labels: np.ndarray, c: f
             chosen = softmax(scores * temperature)[np.arange(len(test)), truth]
             loss[i] -= np.log(np.maximum(chosen, 1e-12)).sum()
     return TEMPERATURES[int(loss.argmin())]
+
+
+@dataclass
+class Machine:
+    """The trained machine: sparse weights and intercepts with the temperature folded in,
+    one row per intent of `classes`, over the columns of `layout`."""
+
+    coef: scipy.sparse.csr_matrix
+    intercept: np.ndarray
+    classes: List[Text]
+    layout: List[Tuple[Text, int]]
+    temperature: float
+
+    def save(self, directory: Path) -> None:
+        scipy.sparse.save_npz(directory / "coef.npz", self.coef)
+        np.save(directory / "intercept.npy", self.intercept, allow_pickle=False)
+        (directory / "meta.json").write_text(json.dumps(
+            {"classes": self.classes, "layout": self.layout, "temperature": self.temperature}), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> "Machine":
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+        return cls(
+            coef=scipy.sparse.load_npz(directory / "coef.npz").tocsr(),
+            intercept=np.load(directory / "intercept.npy", allow_pickle=False),
+            classes=meta["classes"],
+            layout=[(str(origin), int(width)) for origin, width in meta["layout"]],
+            temperature=meta["temperature"],
+        )
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -99,13 +162,13 @@ class LinearIntentBlender(IntentClassifier, GraphComponent):
         config: Dict[Text, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        weights: Optional[Tuple[scipy.sparse.csr_matrix, np.ndarray, List[Text], float]] = None,
+        machine: Optional[Machine] = None,
     ) -> None:
         self.validate_config(config)
         self._config = config
         self._storage = model_storage
         self._resource = resource
-        self._weights = weights
+        self._machine = machine
 
     @classmethod
     def create(
@@ -117,30 +180,29 @@ class LinearIntentBlender(IntentClassifier, GraphComponent):
     ) -> "LinearIntentBlender":
         return cls({**cls.get_default_config(), **config}, model_storage, resource)
 
-    @staticmethod
-    def _trainable(message: Message) -> bool:
-        return bool(message.get(TEXT) and message.get(INTENT)) and message.features_present(TEXT, [])
-
     def train(self, training_data: TrainingData) -> Resource:
-        examples = [m for m in training_data.intent_examples if self._trainable(m)]
+        examples = [m for m in training_data.intent_examples
+                    if m.get(TEXT) and m.get(INTENT) and _sentence_features(m)]
         if len({m.get(INTENT) for m in examples}) < 2:
             return self._resource  # nothing to tell apart: DIET's ranking stands
-        features = sentence_matrix(examples)
+        layout = sentence_layout(examples)
+        features = sentence_matrix(examples, layout)
         labels = np.array([m.get(INTENT) for m in examples])
         temperature = best_temperature(features, labels, self._config["C"], self._config["calibration_folds"])
-        machine = LinearSVC(C=self._config["C"], random_state=0).fit(features, labels)
+        svm = LinearSVC(C=self._config["C"], random_state=0).fit(features, labels)
         # The temperature folded into the weights, the largest of them kept.
-        coef = machine.coef_ * temperature
+        coef = svm.coef_ * temperature
         smallest_kept = np.quantile(np.abs(coef), 1 - self._config["kept_weights"])
         coef[np.abs(coef) < smallest_kept] = 0
-        coef = scipy.sparse.csr_matrix(coef.astype(np.float32))
-        intercept = (machine.intercept_ * temperature).astype(np.float32)
-        self._weights = (coef, intercept, [str(c) for c in machine.classes_], temperature)
+        self._machine = Machine(
+            coef=scipy.sparse.csr_matrix(coef.astype(np.float32)),
+            intercept=(svm.intercept_ * temperature).astype(np.float32),
+            classes=[str(c) for c in svm.classes_],
+            layout=layout,
+            temperature=temperature,
+        )
         with self._storage.write_to(self._resource) as directory:
-            scipy.sparse.save_npz(directory / "coef.npz", coef)
-            np.save(directory / "intercept.npy", intercept, allow_pickle=False)
-            (directory / "meta.json").write_text(json.dumps(
-                {"classes": self._weights[2], "temperature": temperature}), encoding="utf-8")
+            self._machine.save(directory)
         return self._resource
 
     @classmethod
@@ -155,24 +217,21 @@ class LinearIntentBlender(IntentClassifier, GraphComponent):
         config = {**cls.get_default_config(), **config}
         try:
             with model_storage.read_from(resource) as directory:
-                coef = scipy.sparse.load_npz(directory / "coef.npz").tocsr()
-                intercept = np.load(directory / "intercept.npy", allow_pickle=False)
-                meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
-                weights = (coef, intercept, meta["classes"], meta["temperature"])
+                machine = Machine.load(directory)
         except (ValueError, FileNotFoundError):  # trained on nothing to tell apart
-            weights = None
-        return cls(config, model_storage, resource, weights)
+            machine = None
+        return cls(config, model_storage, resource, machine)
 
     def process(self, messages: List[Message]) -> List[Message]:
-        present = [m for m in messages if m.get(TEXT) and m.features_present(TEXT, [])]
-        if self._weights is None or not present:
+        present = [m for m in messages if m.get(TEXT) and _sentence_features(m)]
+        if self._machine is None or not present:
             return messages
-        coef, intercept, classes, _ = self._weights
-        features = sentence_matrix(present)
-        own = softmax((features @ coef.T).toarray() + intercept)
+        machine = self._machine
+        features = sentence_matrix(present, machine.layout)
+        own = softmax((features @ machine.coef.T).toarray() + machine.intercept)
         share = self._config["share"]
         for message, probabilities in zip(present, own):
-            blended = {name: share * float(p) for name, p in zip(classes, probabilities)}
+            blended = {name: share * float(p) for name, p in zip(machine.classes, probabilities)}
             for entry in message.get(INTENT_RANKING_KEY) or []:
                 name = entry.get(INTENT_NAME_KEY)
                 blended[name] = blended.get(name, 0.0) + (1 - share) * float(entry.get("confidence") or 0.0)

@@ -99,12 +99,12 @@ def test_share_zero_leaves_diets_order_and_share_one_its_own(tmp_path):
 def test_only_the_largest_weights_are_kept(tmp_path):
     rng = np.random.default_rng(0)
     data = TrainingData([message(example(i, rng), intent) for i, intent in enumerate(INTENTS) for _ in range(12)])
-    whole, pruned = blender(LocalModelStorage(tmp_path), kept_weights=1.0), None
+    whole = blender(LocalModelStorage(tmp_path), kept_weights=1.0)
     whole.train(data)
     (tmp_path / "pruned").mkdir()
     pruned = blender(LocalModelStorage(tmp_path / "pruned"), kept_weights=0.5)
     pruned.train(data)
-    all_weights, kept = whole._weights[0].toarray(), pruned._weights[0].toarray()
+    all_weights, kept = whole._machine.coef.toarray(), pruned._machine.coef.toarray()
     assert np.count_nonzero(kept) <= all_weights.size // 2
     assert np.abs(kept).max() == pytest.approx(np.abs(all_weights).max())
     assert np.abs(kept[kept != 0]).min() >= np.median(np.abs(all_weights)) - 1e-6
@@ -126,6 +126,29 @@ def test_untrained_on_one_intent_it_leaves_the_ranking_alone(tmp_path):
     text = message([1, 0, 0, 0, 0, 0], ranking=[("greet", 0.7), ("goodbye", 0.3)])
     loaded.process([text])
     assert text.get(INTENT) == {"name": "greet", "confidence": 0.7}
+
+
+def test_a_message_one_featurizer_left_nothing_for_is_still_read(tmp_path):
+    # Only emoji: no words to count, but the encoder's vector. The columns of the
+    # missing featurizer are zeros, not a narrower row that no weight fits.
+    rng = np.random.default_rng(0)
+    examples = []
+    for i, intent in enumerate(INTENTS):
+        for _ in range(12):
+            example_message = message(example(i, rng), intent)
+            meaning = np.zeros((1, 3), dtype=np.float32)
+            meaning[0, i] = 1
+            example_message.add_features(Features(scipy.sparse.coo_matrix(meaning), "sentence", TEXT, "encoder"))
+            examples.append(example_message)
+    storage = LocalModelStorage(tmp_path)
+    blender(storage).train(TrainingData(examples))
+    only_meaning = Message(data={TEXT: "😀😱🙏"})
+    only_meaning.add_features(Features(scipy.sparse.coo_matrix(np.asarray([[0, 1, 0]], dtype=np.float32)),
+                                       "sentence", TEXT, "encoder"))
+    only_meaning.set(INTENT_RANKING_KEY, [{"name": "greet", "confidence": 0.5},
+                                          {"name": "scam_impersonate_acquaintance", "confidence": 0.4}])
+    load(storage).process([only_meaning])
+    assert only_meaning.get(INTENT)["name"] == "scam_impersonate_acquaintance"
 
 
 @pytest.mark.parametrize("change", [{"share": 1.5}, {"C": 0}, {"C": "x"}, {"ranking_length": -1},
