@@ -58,18 +58,26 @@ def sentence_layout(messages: List[Message]) -> List[Tuple[Text, int]]:
 def sentence_matrix(messages: List[Message], layout: List[Tuple[Text, int]]) -> scipy.sparse.csr_matrix:
     """One row per message, each featurizer's columns where `layout` puts them. A message
     one featurizer left nothing for (only emoji: no words, no characters to count) gets
-    zeros there, as DIET reads it."""
-    rows = []
-    for message in messages:
+    zeros there, as DIET reads it. Built from the blocks' entries in one go: scipy's
+    hstack and vstack cost more than the product that follows."""
+    starts = np.cumsum([0] + [width for _, width in layout])
+    rows, columns, values = [], [], []
+    for row, message in enumerate(messages):
         present = _sentence_features(message)
-        blocks = []
-        for origin, width in layout:
+        for (origin, width), start in zip(layout, starts):
             features = present.get(origin)
             if features is None or features.shape != (1, width):
-                features = scipy.sparse.csr_matrix((1, width), dtype=np.float32)
-            blocks.append(scipy.sparse.csr_matrix(features, dtype=np.float32))
-        rows.append(scipy.sparse.hstack(blocks, format="csr"))
-    return scipy.sparse.vstack(rows, format="csr")
+                continue
+            block = scipy.sparse.coo_matrix(features)
+            rows.append(np.full(block.nnz, row))
+            columns.append(block.col + start)
+            values.append(block.data)
+    if not rows:
+        return scipy.sparse.csr_matrix((len(messages), starts[-1]), dtype=np.float32)
+    return scipy.sparse.csr_matrix(
+        (np.concatenate(values).astype(np.float32), (np.concatenate(rows), np.concatenate(columns))),
+        shape=(len(messages), starts[-1]),
+    )
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -103,6 +111,13 @@ class Machine:
     classes: List[Text]
     layout: List[Tuple[Text, int]]
     temperature: float
+
+    def __post_init__(self) -> None:
+        # Features by intent, for products with a message's few non-zero features.
+        self._by_feature = self.coef.T.tocsr()
+
+    def probabilities(self, features: scipy.sparse.csr_matrix) -> np.ndarray:
+        return softmax((features @ self._by_feature).toarray() + self.intercept)
 
     def save(self, directory: Path) -> None:
         scipy.sparse.save_npz(directory / "coef.npz", self.coef)
@@ -228,7 +243,7 @@ class LinearIntentBlender(IntentClassifier, GraphComponent):
             return messages
         machine = self._machine
         features = sentence_matrix(present, machine.layout)
-        own = softmax((features @ machine.coef.T).toarray() + machine.intercept)
+        own = machine.probabilities(features)
         share = self._config["share"]
         for message, probabilities in zip(present, own):
             blended = {name: share * float(p) for name, p in zip(machine.classes, probabilities)}
