@@ -129,10 +129,13 @@ def open_chat(page: Page, assistant, query: str = "") -> None:
 
 
 def say(page: Page, text: str) -> None:
-    """Types `text` and waits for the webhook's answer (not for its rendering)."""
+    """Types `text` and waits until the widget has taken the webhook's answer in: the
+    typing indicator goes once the reply is shown and stored. The response alone arrives
+    before the page's script has read it, and a reload then found nothing stored."""
     with page.expect_response(WEBHOOK):
         page.locator(".fzw-input").fill(text)
         page.get_by_role("button", name=SEND).click()
+    expect(page.locator(".fzw-typing")).to_be_hidden()
 
 
 def screenshot(page: Page, name: str) -> None:
